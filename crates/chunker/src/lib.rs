@@ -1,0 +1,1 @@
+//! borg 1.x chunkers (work in progress).

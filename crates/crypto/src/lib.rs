@@ -1,0 +1,1 @@
+//! borg crypto (work in progress).

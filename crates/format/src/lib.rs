@@ -1,0 +1,1 @@
+//! borg format (work in progress).

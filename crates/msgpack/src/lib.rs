@@ -1,0 +1,1 @@
+//! borg msgpack (work in progress).
