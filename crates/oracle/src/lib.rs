@@ -36,7 +36,9 @@ pub struct Oracle {
 
 /// Whether this run is CI (`CI=true`), where a missing oracle is a failure.
 pub fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 fn workspace_root() -> PathBuf {
@@ -51,25 +53,43 @@ fn locate() -> Result<Oracle, String> {
     let borg14 = venv.join("bin/borg");
     let v14 = version_of(&borg14)?;
     if v14.trim() != "borg 1.4.5" {
-        return Err(format!("{} reports {:?}, expected borg 1.4.5", borg14.display(), v14.trim()));
+        return Err(format!(
+            "{} reports {:?}, expected borg 1.4.5",
+            borg14.display(),
+            v14.trim()
+        ));
     }
     let borg12 = std::env::var_os("OXIBORG_BORG12")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/borg"));
     let v12 = version_of(&borg12)?;
     if !v12.trim().starts_with("borg 1.2.") {
-        return Err(format!("{} reports {:?}, expected borg 1.2.x", borg12.display(), v12.trim()));
+        return Err(format!(
+            "{} reports {:?}, expected borg 1.2.x",
+            borg12.display(),
+            v12.trim()
+        ));
     }
-    Ok(Oracle { venv, borg12, borg12_version: v12.trim().to_string() })
+    Ok(Oracle {
+        venv,
+        borg12,
+        borg12_version: v12.trim().to_string(),
+    })
 }
 
 fn version_of(bin: &Path) -> Result<String, String> {
-    let out = Command::new(bin)
-        .arg("--version")
-        .output()
-        .map_err(|e| format!("cannot run {}: {e} (run `cargo xtask oracle`)", bin.display()))?;
+    let out = Command::new(bin).arg("--version").output().map_err(|e| {
+        format!(
+            "cannot run {}: {e} (run `cargo xtask oracle`)",
+            bin.display()
+        )
+    })?;
     if !out.status.success() {
-        return Err(format!("{} --version failed: {}", bin.display(), String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "{} --version failed: {}",
+            bin.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
