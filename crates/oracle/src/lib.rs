@@ -103,7 +103,7 @@ static ORACLE: OnceLock<Result<Oracle, String>> = OnceLock::new();
 pub fn get() -> Option<&'static Oracle> {
     match ORACLE.get_or_init(locate) {
         Ok(o) => Some(o),
-        Err(why) if in_ci() => panic!("real borg oracle missing in CI: {why}"),
+        Err(why) if in_ci() => panic!("real borg oracle missing (CI or cargo xtask test): {why}"),
         Err(why) => {
             eprintln!("SKIPPED (no borg oracle outside CI): {why}");
             None
@@ -158,7 +158,12 @@ impl Oracle {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut child = Command::new(self.python())
+        // Never let borg's Python touch the real home (security dir, cache).
+        let home = std::env::temp_dir().join(format!("oxiborg-oracle-home-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&home);
+        let mut cmd = Command::new(self.python());
+        isolate_env(&mut cmd, &home);
+        let mut child = cmd
             .arg("-c")
             .arg(script)
             .args(args)
