@@ -1,0 +1,156 @@
+//! Typed repository errors. Each carries the context a user needs: the
+//! repository path, the segment and offset, the object id.
+
+use std::path::PathBuf;
+
+/// A 32-byte object id, shown as hex in messages.
+pub type Id = [u8; 32];
+
+/// What can go wrong in the repository layer. The variants named like borg's
+/// exception classes map one to one onto borg's exit codes in the CLI.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    /// `Repository.DoesNotExist`
+    #[error("Repository {path} does not exist.")]
+    DoesNotExist {
+        /// The location given.
+        path: PathBuf,
+    },
+    /// `Repository.AlreadyExists`
+    #[error("A repository already exists at {path}.")]
+    AlreadyExists {
+        /// The location given.
+        path: PathBuf,
+    },
+    /// `Repository.PathAlreadyExists`
+    #[error("There is already something at {path}.")]
+    PathAlreadyExists {
+        /// The location given.
+        path: PathBuf,
+    },
+    /// `Repository.ParentPathDoesNotExist`
+    #[error("The parent path of the repo directory [{path}] does not exist.")]
+    ParentPathDoesNotExist {
+        /// The location given.
+        path: PathBuf,
+    },
+    /// `Repository.PathPermissionDenied`
+    #[error("Permission denied to {path}.")]
+    PathPermissionDenied {
+        /// The location given.
+        path: PathBuf,
+    },
+    /// `Repository.InvalidRepository`
+    #[error("{path} is not a valid repository. Check repo config.")]
+    InvalidRepository {
+        /// The location given.
+        path: PathBuf,
+    },
+    /// `Repository.InvalidRepositoryConfig`
+    #[error("{path} does not have a valid configuration. Check repo config [{reason}].")]
+    InvalidRepositoryConfig {
+        /// The location given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `Repository.AtticRepository`
+    #[error("Attic repository detected. Please run \"borg upgrade {path}\".")]
+    AtticRepository {
+        /// The location given.
+        path: PathBuf,
+    },
+    /// `Repository.CheckNeeded`
+    #[error("Inconsistency detected. Please run \"borg check {path}\".")]
+    CheckNeeded {
+        /// The location given.
+        path: PathBuf,
+    },
+    /// `Repository.ObjectNotFound`
+    #[error("Object with key {} not found in repository {path}.", hex::encode(.id))]
+    ObjectNotFound {
+        /// The object id.
+        id: Id,
+        /// The repository.
+        path: PathBuf,
+    },
+    /// `Repository.StorageQuotaExceeded`
+    #[error("The storage quota ({quota}) has been exceeded ({used}). Try deleting some archives.")]
+    StorageQuotaExceeded {
+        /// The quota, in bytes.
+        quota: u64,
+        /// The usage, in bytes.
+        used: u64,
+    },
+    /// `Repository.InsufficientFreeSpaceError`
+    #[error("Insufficient free space to complete transaction (required: {required}, available: {available}).")]
+    InsufficientFreeSpace {
+        /// Bytes required.
+        required: u64,
+        /// Bytes free.
+        available: u64,
+    },
+    /// `IntegrityError` in a segment entry.
+    #[error("Data integrity error: segment {segment} at offset {offset}: {reason}")]
+    Integrity {
+        /// The segment number.
+        segment: u32,
+        /// The byte offset of the entry.
+        offset: u64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// `IntegrityError` for a request (e.g. a put that is too large).
+    #[error("Data integrity error: {0}")]
+    IntegrityOther(String),
+    /// `FileIntegrityError` of index, hints or integrity files.
+    #[error("File failed integrity check: {path}: {reason}")]
+    FileIntegrity {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// An operation refused in append-only mode.
+    #[error("{path} is in append-only mode")]
+    AppendOnly {
+        /// The repository.
+        path: PathBuf,
+    },
+    /// The nonce reservation protocol saw a different previous value.
+    #[error("nonce space reservation with mismatched previous state")]
+    NonceMismatch,
+    /// The repository's nonce file does not hold 16 hex digits.
+    #[error("Repository has an invalid nonce file: {0}")]
+    InvalidNonceFile(String),
+    /// A write or nonce call without the exclusive lock.
+    #[error("repository is not locked exclusively; this is a bug in the caller")]
+    NotExclusivelyLocked,
+    /// A call that needs an open transaction.
+    #[error("no active transaction")]
+    NoActiveTransaction,
+    /// Locking failed.
+    #[error(transparent)]
+    Lock(#[from] oxiborg_lock::LockError),
+    /// Any I/O failure, with the file it concerned.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl RepositoryError {
+    /// Wrap an I/O error with its path.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        RepositoryError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result alias for the repository layer.
+pub type Result<T, E = RepositoryError> = std::result::Result<T, E>;
