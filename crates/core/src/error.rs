@@ -1,0 +1,64 @@
+//! The engine's typed errors: the libraries' errors plus what the engine
+//! itself detects, each with the context a user needs.
+
+use std::path::PathBuf;
+
+use oxiborg_crypto::CryptoError;
+use oxiborg_format::{DecompressError, ModelError};
+use oxiborg_repository::RepositoryError;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// From the repository layer.
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+    /// From keys, envelopes, TAMs and nonces.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// A metadata object that does not have borg's shape.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// An object that does not decompress.
+    #[error("Decompression error: {0}")]
+    Decompression(#[from] DecompressError),
+    /// No passphrase could be obtained (`NoPassphraseFailure`).
+    #[error("can not acquire a passphrase: {0}")]
+    NoPassphrase(String),
+    /// `BORG_PASSCOMMAND` failed (`PasscommandFailure`).
+    #[error("passcommand supplied in BORG_PASSCOMMAND failed: {0}")]
+    Passcommand(String),
+    /// Three wrong passphrases at the prompt (`PasswordRetriesExceeded`).
+    #[error("exceeded the maximum password retries")]
+    PasswordRetriesExceeded,
+    /// The repository has no manifest (`NoManifestError`).
+    #[error("Repository has no manifest.")]
+    NoManifest,
+    /// The repository has no key where its mode says it must (`RepoKeyNotFoundError`).
+    #[error("No key entry found in the config of repository {0}.")]
+    RepoKeyNotFound(PathBuf),
+    /// `BORG_KEY_FILE` names an existing file during init.
+    #[error("Keyfile {0} already exists; refusing to overwrite it.")]
+    KeyfileExists(PathBuf),
+    /// A file the engine writes itself (security dir, keyfile).
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl CoreError {
+    /// Wrap an I/O error with its path.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CoreError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result alias for the engine.
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;
