@@ -1,0 +1,412 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_oxiborg_global_optspecs
+    string join \n critical error warning v/info debug log-json show-version show-rc umask= lock-wait= V/version h/help
+end
+
+function __fish_oxiborg_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_oxiborg_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_oxiborg_using_subcommand
+    set -l cmd (__fish_oxiborg_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -s V -l version -d 'Print the borg version oxiborg is compatible with (`<prog> 1.4.5`) and exit'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "benchmark" -d 'Benchmark command'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "init" -d 'Initialize an empty repository'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "check" -d 'Check repository consistency (the repository part; archive checks are not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "compact" -d 'Compact segment files in the repository'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "break-lock" -d 'Break the repository lock (e.g. in case it was left by a dead borg)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "with-lock" -d 'Run a user command with the repository lock held'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "config" -d 'Get and set repository config options (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "create" -d 'Create a backup (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "debug" -d 'Debugging command (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "delete" -d 'Delete archives or a repository (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "diff" -d 'Find differences in archive contents (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "export-tar" -d 'Create a tarball from an archive (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "extract" -d 'Extract archive contents (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "import-tar" -d 'Create a backup archive from a tarball (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "info" -d 'Show archive details such as disk space used (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "key" -d 'Manage a keyfile or repokey of a repository (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "list" -d 'List archive or repository contents (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "mount" -d 'Mount an archive or repository as a FUSE filesystem (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "prune" -d 'Prune repository archives according to rules (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "recreate" -d 'Re-create archives (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "rename" -d 'Rename an archive (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "serve" -d 'Start the repository server process (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "umount" -d 'Unmount a FUSE filesystem (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "upgrade" -d 'Upgrade a repository from a previous version (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "version" -d 'Display the client and server version (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -f -a "crud" -d 'Benchmarks create, extract, update and delete (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from help" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from help" -f -a "crud" -d 'Benchmarks create, extract, update and delete (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -s e -l encryption -d 'Select encryption key mode **(required)**' -r -f -a "none\t''
+keyfile\t''
+repokey\t''
+authenticated\t''
+keyfile-blake2\t''
+repokey-blake2\t''
+authenticated-blake2\t''"
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l storage-quota -d 'Set storage quota of the new repository (e.g. 5G, 1.5T). Default: no quota' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l append-only -d 'Create an append-only mode repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l make-parent-dirs -d 'Create the parent directories of the repository directory, if they are missing'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l max-duration -d 'Do only a partial repository check for at most SECONDS, resuming where the last one stopped' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l repository-only -d 'Only perform repository checks'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l repair -d 'Attempt to repair any inconsistencies found'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l save-space -d 'Work slower, but using less space (accepted and ignored, as by borg)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l threshold -d 'Set minimum threshold for saved space in PERCENT (default: 10)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -s n -l dry-run -d 'Do not change the repository (accepted since borg 1.2.9; does nothing at all)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l cleanup-commits -d 'Clean up commit-only 17-byte segment files left by borg 1.1'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "benchmark" -d 'Benchmark command'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "init" -d 'Initialize an empty repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "check" -d 'Check repository consistency (the repository part; archive checks are not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "compact" -d 'Compact segment files in the repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "break-lock" -d 'Break the repository lock (e.g. in case it was left by a dead borg)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "with-lock" -d 'Run a user command with the repository lock held'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "config" -d 'Get and set repository config options (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "create" -d 'Create a backup (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "debug" -d 'Debugging command (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "delete" -d 'Delete archives or a repository (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "diff" -d 'Find differences in archive contents (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "export-tar" -d 'Create a tarball from an archive (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "extract" -d 'Extract archive contents (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "import-tar" -d 'Create a backup archive from a tarball (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "info" -d 'Show archive details such as disk space used (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "key" -d 'Manage a keyfile or repokey of a repository (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "list" -d 'List archive or repository contents (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "mount" -d 'Mount an archive or repository as a FUSE filesystem (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "prune" -d 'Prune repository archives according to rules (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "recreate" -d 'Re-create archives (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "rename" -d 'Rename an archive (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "serve" -d 'Start the repository server process (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "umount" -d 'Unmount a FUSE filesystem (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "upgrade" -d 'Upgrade a repository from a previous version (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "version" -d 'Display the client and server version (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and __fish_seen_subcommand_from benchmark" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and __fish_seen_subcommand_from benchmark" -f -a "crud" -d 'Benchmarks create, extract, update and delete (not implemented yet)'

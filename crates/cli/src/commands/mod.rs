@@ -1,0 +1,58 @@
+//! One module per borg command.
+
+pub mod benchmark;
+pub mod check;
+pub mod compact;
+pub mod init;
+pub mod locks;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oxiborg_repository::{LocalRepository, OpenOptions, Reporter};
+
+use crate::location::Location;
+
+/// Write `s` to stdout. A closed pipe surfaces as `BrokenPipe`, which
+/// `main` turns into a quiet exit.
+pub fn print_out(s: &str) -> anyhow::Result<u8> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes())?;
+    out.flush()?;
+    Ok(0)
+}
+
+/// What every repository command needs from the command line.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The logger, also the libraries' reporter.
+    pub logger: crate::log::Logger,
+    /// `--lock-wait` (borg's default is 1 second).
+    pub lock_wait: Duration,
+}
+
+impl Ctx {
+    /// The reporter handed to libraries.
+    pub fn reporter(&self) -> Arc<dyn Reporter> {
+        Arc::new(self.logger.clone())
+    }
+
+    /// Open options with borg's defaults for a command that takes the
+    /// repository lock exclusively (or shared).
+    pub fn open_options(&self, exclusive: bool) -> OpenOptions {
+        let mut o = OpenOptions::exclusive(crate::env::process_id());
+        o.exclusive = Some(exclusive);
+        o.lock_wait = Some(self.lock_wait);
+        o
+    }
+
+    /// Open the local repository at `loc`.
+    pub fn open(&self, loc: &Location, exclusive: bool) -> anyhow::Result<LocalRepository> {
+        Ok(LocalRepository::open(
+            &loc.path,
+            &self.open_options(exclusive),
+            self.reporter(),
+        )?)
+    }
+}
