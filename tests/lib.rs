@@ -1,1 +1,3 @@
-//! Integration tests live in `tests/*.rs`; see `it/`.
+//! Workspace integration tests live in `it/` (one test binary, as ripgrep
+//! does): scenarios that combine several oxiborg crates and check the
+//! result with real borg.

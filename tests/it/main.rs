@@ -1,0 +1,3 @@
+//! One binary for the workspace integration tests.
+
+mod objects;
