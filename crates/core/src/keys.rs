@@ -142,7 +142,7 @@ pub fn load_key(
         Err(CryptoError::WrongPassphrase) => Ok(None),
         Err(e) => Err(CoreError::from(e)),
     };
-    let material = if let Some(p) = pass.from_env()? {
+    let material = if let Some(p) = pass.env_passphrase()? {
         try_pass(&p)?.ok_or(CoreError::Crypto(CryptoError::WrongPassphrase))?
     } else if let Some(m) = try_pass("")? {
         m

@@ -8,7 +8,7 @@ use crate::error::Result;
 pub trait PassphraseSource {
     /// A passphrase from the environment (variable, command or fd), if one
     /// is configured. Used as is, without prompting.
-    fn from_env(&mut self) -> Result<Option<String>>;
+    fn env_passphrase(&mut self) -> Result<Option<String>>;
     /// Prompt for the passphrase of an existing key (`prompt` names it).
     fn prompt(&mut self, prompt: &str) -> Result<String>;
     /// A passphrase for a new key: `BORG_NEW_PASSPHRASE`, else the
@@ -21,7 +21,7 @@ pub trait PassphraseSource {
 pub struct FixedPassphrase(pub String);
 
 impl PassphraseSource for FixedPassphrase {
-    fn from_env(&mut self) -> Result<Option<String>> {
+    fn env_passphrase(&mut self) -> Result<Option<String>> {
         Ok(Some(self.0.clone()))
     }
     fn prompt(&mut self, _prompt: &str) -> Result<String> {

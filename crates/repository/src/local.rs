@@ -140,7 +140,8 @@ fn check_can_create(path: &Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(map_create_err(path, e)),
     }
-    for parent in path.ancestors().skip(1) {
+    let abs = std::path::absolute(path).map_err(|e| RepositoryError::io(path, e))?;
+    for parent in abs.ancestors().skip(1) {
         if is_repository(parent) {
             return Err(RepositoryError::AlreadyExists {
                 path: parent.to_path_buf(),

@@ -336,7 +336,7 @@ impl SegmentWriter {
         if self.current.is_none() {
             let n = self.next;
             let dir = format!("data/{}", n / self.per_dir);
-            if n % self.per_dir == 0 || store.size(&dir)?.is_none() {
+            if n.is_multiple_of(self.per_dir) || store.size(&dir)?.is_none() {
                 store.mkdir(&dir)?;
                 store.sync_dir("data")?;
             }

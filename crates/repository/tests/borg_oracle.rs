@@ -1,4 +1,5 @@
 //! The same repository, worked on by oxiborg and by real borg in turn.
+#![allow(clippy::print_stdout)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
