@@ -313,6 +313,26 @@ mod tests {
     }
 
     #[test]
+    fn library_errors_map_to_borg_classes() {
+        let wrong = anyhow::Error::new(oxiborg_core::CoreError::Crypto(
+            oxiborg_crypto::CryptoError::WrongPassphrase,
+        ));
+        assert_eq!(classify(&wrong), class::PASSPHRASE_WRONG);
+        assert_eq!(
+            wrong.to_string(),
+            "passphrase supplied in BORG_PASSPHRASE, by BORG_PASSCOMMAND or via BORG_PASSPHRASE_FD is incorrect."
+        );
+        let missing = anyhow::Error::new(oxiborg_repository::RepositoryError::DoesNotExist {
+            path: "/r".into(),
+        });
+        assert_eq!(classify(&missing), class::REPOSITORY_DOES_NOT_EXIST);
+        assert_eq!(missing.to_string(), "Repository /r does not exist.");
+        let tam = anyhow::Error::new(oxiborg_crypto::CryptoError::TamInvalid)
+            .context("loading the manifest");
+        assert_eq!(classify(&tam), class::TAM_INVALID);
+    }
+
+    #[test]
     fn show_rc_words() {
         assert_eq!(rc_status(0), "success");
         assert_eq!(rc_status(1), "warning");

@@ -458,3 +458,151 @@ fn wait_for(flag: &Path) {
     }
     panic!("{} never appeared", flag.display());
 }
+
+/// `init` with the passphrase taken from each of borg's sources; borg then
+/// opens the key with that passphrase.
+#[test]
+fn passphrase_sources_like_borg() {
+    let oracle = oxiborg_oracle::require_oracle!();
+    let base = tempfile::tempdir().unwrap();
+    let b = base.path();
+    let run = |repo: &str, envs: &[(&str, &str)], stdin: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_oxiborg"));
+        oxiborg_oracle::isolate_env(&mut cmd, b);
+        cmd.env("BORG_EXIT_CODES", "modern")
+            .args(["init", "-e", "repokey", repo]);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut i = child.stdin.take().unwrap();
+            if let Some(s) = stdin {
+                i.write_all(s.as_bytes()).unwrap();
+            }
+        }
+        child.wait_with_output().unwrap()
+    };
+    let borg_check = |repo: &str, pw: &str| {
+        oracle
+            .borg(Borg::V14, b)
+            .env("BORG_PASSPHRASE", pw)
+            .env("BORG_EXIT_CODES", "modern")
+            .args(["check", repo])
+            .output()
+            .unwrap()
+    };
+    let r1 = b.join("cmd").to_string_lossy().into_owned();
+    ok(
+        run(&r1, &[("BORG_PASSCOMMAND", "echo from-command")], None),
+        "BORG_PASSCOMMAND",
+    );
+    ok(
+        borg_check(&r1, "from-command"),
+        "borg with the passcommand's passphrase",
+    );
+    assert_eq!(borg_check(&r1, "other").status.code(), Some(52));
+
+    let r2 = b.join("fd").to_string_lossy().into_owned();
+    ok(
+        run(&r2, &[("BORG_PASSPHRASE_FD", "0")], Some("from-fd\n")),
+        "BORG_PASSPHRASE_FD",
+    );
+    ok(borg_check(&r2, "from-fd"), "borg with the fd's passphrase");
+
+    let r3 = b.join("new").to_string_lossy().into_owned();
+    ok(
+        run(
+            &r3,
+            &[
+                ("BORG_NEW_PASSPHRASE", "new-one"),
+                ("BORG_PASSPHRASE", "old-one"),
+            ],
+            None,
+        ),
+        "BORG_NEW_PASSPHRASE",
+    );
+    ok(
+        borg_check(&r3, "new-one"),
+        "BORG_NEW_PASSPHRASE wins for a new key",
+    );
+
+    // A failing passcommand is PasscommandFailure (51), as in borg.
+    let r4 = b.join("fail").to_string_lossy().into_owned();
+    let ours = run(&r4, &[("BORG_PASSCOMMAND", "false")], None);
+    let theirs = oracle
+        .borg(Borg::V14, b)
+        .env("BORG_PASSCOMMAND", "false")
+        .env("BORG_EXIT_CODES", "modern")
+        .args([
+            "init",
+            "-e",
+            "repokey",
+            b.join("fail-borg").to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(ours.status.code(), Some(51), "{}", text(&ours));
+    assert_eq!(theirs.status.code(), Some(51), "{}", text(&theirs));
+}
+
+/// The repository lives on a read-only filesystem: oxiborg fails with the
+/// same class of error as borg (LockFailed) and changes nothing.
+#[test]
+fn read_only_filesystem_matches_borg() {
+    let oracle = oxiborg_oracle::require_oracle!();
+    let base = tempfile::tempdir().unwrap();
+    let b = base.path();
+    let mnt = b.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=32m", "tmpfs"])
+        .arg(&mnt)
+        .status();
+    if !mounted.is_ok_and(|s| s.success()) {
+        assert!(
+            !oxiborg_oracle::in_ci(),
+            "cannot mount a tmpfs for the read-only test"
+        );
+        return;
+    }
+    struct Umount(std::path::PathBuf);
+    impl Drop for Umount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Umount(mnt.clone());
+    let repo = mnt.join("repo");
+    let r = repo.to_str().unwrap();
+    ok(oxiborg(b, &["init", "-e", "none", r]), "init on tmpfs");
+    assert!(Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&mnt)
+        .status()
+        .unwrap()
+        .success());
+    for args in [vec!["check", "--repository-only", r], vec!["compact", r]] {
+        let ours = oxiborg(b, &args);
+        let theirs = borg(oracle, Borg::V14, b, &args);
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "{args:?}\nborg:\n{}\noxiborg:\n{}",
+            text(&theirs),
+            text(&ours)
+        );
+        assert!(
+            text(&ours).contains("Read-only file system"),
+            "{}",
+            text(&ours)
+        );
+    }
+}

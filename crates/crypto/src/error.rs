@@ -114,7 +114,7 @@ pub enum CryptoError {
     UnsupportedKeyAlgorithm(String),
 
     /// The passphrase does not decrypt the key blob (borg: `PassphraseWrong`).
-    #[error("passphrase is incorrect")]
+    #[error("passphrase supplied in BORG_PASSPHRASE, by BORG_PASSCOMMAND or via BORG_PASSPHRASE_FD is incorrect.")]
     WrongPassphrase,
 
     /// The manifest starts with `c1 c1 c1 c1` (borg: `UnsupportedManifestError`).

@@ -398,3 +398,149 @@ fn segment_layout_matches_borg_rules() {
     let seg5 = std::fs::read(path.join("data/0/5")).unwrap();
     assert_eq!(&seg5[8..], &segment::COMMIT_ENTRY);
 }
+
+#[test]
+fn corrupt_hints_or_integrity_files_are_rebuilt_from_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let mut r = create(&path);
+    for n in 0..10 {
+        r.put(&id(n), &[n as u8; 300]).unwrap();
+    }
+    r.commit(CommitOptions::default()).unwrap();
+    r.close().unwrap();
+    let tid = std::fs::read_dir(&path)
+        .unwrap()
+        .filter_map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .strip_prefix("hints.")
+                .map(str::to_string)
+        })
+        .next()
+        .unwrap();
+    // Garbage hints: the next write transaction rebuilds from the segments.
+    std::fs::write(path.join(format!("hints.{tid}")), b"\xc1garbage").unwrap();
+    let mut r = open(&path);
+    r.put(&id(100), b"new").unwrap();
+    r.commit(CommitOptions::default()).unwrap();
+    assert_eq!(r.len().unwrap(), 11);
+    assert!(r.check(false, None).unwrap());
+    r.close().unwrap();
+    // A digest mismatch in integrity.N is detected and the index rebuilt.
+    let tid = std::fs::read_dir(&path)
+        .unwrap()
+        .filter_map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .strip_prefix("integrity.")
+                .map(str::to_string)
+        })
+        .next()
+        .unwrap();
+    let integ = path.join(format!("integrity.{tid}"));
+    let bytes = std::fs::read(&integ).unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let pos = text.find("\"final\": \"").unwrap() + 10;
+    let mut bytes = bytes;
+    bytes[pos] = if bytes[pos] == b'0' { b'1' } else { b'0' };
+    std::fs::write(&integ, bytes).unwrap();
+    let mut r = open(&path);
+    assert_eq!(r.len().unwrap(), 11);
+    assert_eq!(r.get(&id(100)).unwrap(), b"new");
+    assert!(r.check(false, None).unwrap());
+}
+
+/// Mount a small tmpfs (needs root, as CI has); `None` outside CI when mounting is impossible.
+fn tmpfs(dir: &Path) -> Option<Mount> {
+    std::fs::create_dir_all(dir).unwrap();
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=32m", "tmpfs"])
+        .arg(dir)
+        .status();
+    match ok {
+        Ok(s) if s.success() => Some(Mount(dir.to_path_buf())),
+        _ if oxiborg_oracle::in_ci() => {
+            panic!("cannot mount a tmpfs for the read-only filesystem test")
+        }
+        _ => None,
+    }
+}
+
+struct Mount(std::path::PathBuf);
+
+impl Mount {
+    fn read_only(&self) {
+        let s = std::process::Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(s.success());
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn snapshot(p: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            for (n, d) in snapshot(&e.path()) {
+                out.push((format!("{}/{n}", e.file_name().to_string_lossy()), d));
+            }
+        } else {
+            out.push((
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn read_only_filesystem_gives_clear_errors_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mount) = tmpfs(&dir.path().join("mnt")) else {
+        return;
+    };
+    let path = dir.path().join("mnt/repo");
+    let mut r = create(&path);
+    r.put(&id(1), b"kept").unwrap();
+    r.commit(CommitOptions::default()).unwrap();
+    r.close().unwrap();
+    mount.read_only();
+    let before = snapshot(&path);
+    // Taking the lock needs a write: a clear lock error naming the path.
+    let e = LocalRepository::open(&path, &opts(), Arc::new(NullReporter)).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("Read-only"),
+        "{msg}"
+    );
+    // Without locking, reads work and writes fail naming the file.
+    let mut o = opts();
+    o.lock = false;
+    let mut r = LocalRepository::open(&path, &o, Arc::new(NullReporter)).unwrap();
+    assert_eq!(r.get(&id(1)).unwrap(), b"kept");
+    let e = r
+        .put(&id(2), b"new")
+        .and_then(|()| r.commit(CommitOptions::default()))
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("Read-only") && msg.contains(&path.display().to_string()),
+        "{msg}"
+    );
+    drop(r);
+    assert_eq!(snapshot(&path), before, "nothing on disk changed");
+}
