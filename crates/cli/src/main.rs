@@ -16,6 +16,12 @@ use oxiborg_cli_args::{Cli, Command, LogLevel, BORG_COMPAT_VERSION, OXIBORG_VERS
 use exit::{class, classify, error_code, rc_status, CliError, ExitMode};
 use log::Logger;
 
+/// mimalloc keeps freed memory for reuse instead of trimming and
+/// re-faulting it, which matters for batched reads (`get_many` holds a batch
+/// of objects, frees it, and allocates the next).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// borg's default umask for everything it creates locally.
 const DEFAULT_UMASK: u32 = 0o077;
 

@@ -5,6 +5,10 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use oxiborg_repository::{CommitOptions, LocalRepository, NullReporter, OpenOptions, Repository};
 
+/// The allocator the oxiborg binary uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const OBJECTS: u32 = 2000;
 const SIZE: usize = 64 * 1024;
 
@@ -58,6 +62,67 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // Cold reads: drop the page cache before each pass (needs root; skipped
+    // otherwise). This is where get_many's readahead hints matter.
+    if std::fs::write("/proc/sys/vm/drop_caches", "3").is_ok() {
+        let drop_caches = || {
+            let _ = std::process::Command::new("sync").status();
+            let _ = std::fs::write("/proc/sys/vm/drop_caches", "3");
+        };
+        g.bench_function("get_cold_128MiB", |b| {
+            b.iter_batched(
+                drop_caches,
+                |()| {
+                    for i in &ids {
+                        r.get(i).unwrap();
+                    }
+                },
+                criterion::BatchSize::PerIteration,
+            )
+        });
+        // The same objects in a scattered order: the kernel cannot guess.
+        let mut shuffled = ids.clone();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for i in (1..shuffled.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        g.bench_function("get_cold_scattered_128MiB", |b| {
+            b.iter_batched(
+                drop_caches,
+                |()| {
+                    for i in &shuffled {
+                        r.get(i).unwrap();
+                    }
+                },
+                criterion::BatchSize::PerIteration,
+            )
+        });
+        g.bench_function("get_many_cold_scattered_128MiB", |b| {
+            b.iter_batched(
+                drop_caches,
+                |()| {
+                    for batch in shuffled.chunks(64) {
+                        r.get_many(batch).unwrap();
+                    }
+                },
+                criterion::BatchSize::PerIteration,
+            )
+        });
+        g.bench_function("get_many_cold_128MiB", |b| {
+            b.iter_batched(
+                drop_caches,
+                |()| {
+                    for batch in ids.chunks(64) {
+                        r.get_many(batch).unwrap();
+                    }
+                },
+                criterion::BatchSize::PerIteration,
+            )
+        });
+    }
     g.finish();
 }
 

@@ -19,6 +19,9 @@ use crate::segment::{
 use crate::store::{LocalStore, Store};
 use crate::{CommitOptions, Reporter, Repository};
 
+/// Reads `get_many` keeps in flight.
+const GET_MANY_LANES: usize = 4;
+
 /// The README borg writes into every repository.
 pub const README: &str =
     "This is a Borg Backup repository.\nSee https://borgbackup.readthedocs.io/\n";
@@ -872,50 +875,58 @@ impl Repository for LocalRepository {
             self.writer.flush_if_current(self.store.as_ref(), seg)?;
             locs.push((seg, off));
         }
-        let store = self.store.as_ref();
+        // Keep several reads in flight so the storage works on them in
+        // parallel; results stay in request order.
         let per_dir = self.per_dir();
-        // Read concurrently so the disk always has requests queued; results
-        // come back in request order.
-        let workers = locs.len().clamp(1, 8);
-        let mut results: Vec<Option<Result<Vec<u8>>>> = (0..ids.len()).map(|_| None).collect();
-        std::thread::scope(|scope| {
-            let chunk = locs.len().div_ceil(workers).max(1);
-            let handles: Vec<_> = locs
-                .chunks(chunk)
-                .zip(ids.chunks(chunk))
-                .map(|(l, i)| {
-                    scope.spawn(move || {
-                        l.iter()
-                            .zip(i)
-                            .map(|(&(s, o), id)| read_put(store, per_dir, s, u64::from(o), id))
-                            .collect::<Vec<_>>()
+        let store = self.store.as_ref();
+        let lanes = GET_MANY_LANES.min(locs.len());
+        if lanes > 1 {
+            let mut parts: Vec<Vec<(usize, Result<Vec<u8>>)>> = Vec::new();
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..lanes)
+                    .map(|lane| {
+                        let locs = &locs;
+                        scope.spawn(move || {
+                            (lane..locs.len())
+                                .step_by(lanes)
+                                .map(|i| {
+                                    (
+                                        i,
+                                        read_put(
+                                            store,
+                                            per_dir,
+                                            locs[i].0,
+                                            u64::from(locs[i].1),
+                                            &ids[i],
+                                        ),
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    parts.push(h.join().unwrap_or_default());
+                }
+            });
+            let mut out: Vec<Option<Result<Vec<u8>>>> = (0..locs.len()).map(|_| None).collect();
+            for (i, r) in parts.into_iter().flatten() {
+                out[i] = Some(r);
+            }
+            return out
+                .into_iter()
+                .map(|r| {
+                    r.unwrap_or_else(|| {
+                        Err(RepositoryError::IntegrityOther(
+                            "a read thread failed".into(),
+                        ))
                     })
                 })
                 .collect();
-            let mut at = 0;
-            for h in handles {
-                let part = h.join().unwrap_or_else(|_| {
-                    vec![Err(RepositoryError::IntegrityOther(
-                        "reader thread panicked".into(),
-                    ))]
-                });
-                for r in part {
-                    if at < results.len() {
-                        results[at] = Some(r);
-                    }
-                    at += 1;
-                }
-            }
-        });
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(RepositoryError::IntegrityOther(
-                        "missing read result".into(),
-                    ))
-                })
-            })
+        }
+        locs.iter()
+            .zip(ids)
+            .map(|(&(s, o), id)| read_put(self.store.as_ref(), per_dir, s, u64::from(o), id))
             .collect()
     }
 

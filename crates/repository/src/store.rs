@@ -53,6 +53,9 @@ pub trait Store: Send + Sync {
     fn sync_dir(&self, dir: &str) -> Result<()>;
     /// Free bytes on the underlying filesystem, when that can be known.
     fn free_space(&self) -> Option<u64>;
+    /// Hint that `len` bytes of `name` from `offset` will be read soon, so
+    /// the store can start fetching them (readahead). Only a hint.
+    fn will_need(&self, _name: &str, _offset: u64, _len: u64) {}
     /// Hard-link `from` to `to`; `false` where the store cannot link.
     fn hard_link(&self, from: &str, to: &str) -> Result<bool>;
     /// Overwrite `name` with random bytes, sync and delete it (borg's
@@ -303,6 +306,18 @@ impl Store for LocalStore {
     fn free_space(&self) -> Option<u64> {
         let st = rustix::fs::statvfs(&self.root).ok()?;
         Some(st.f_bavail.saturating_mul(st.f_frsize))
+    }
+
+    fn will_need(&self, name: &str, offset: u64, len: u64) {
+        if let Ok(f) = self.reader(name) {
+            // Asynchronous readahead; errors only lose the hint.
+            let _ = rustix::fs::fadvise(
+                &*f,
+                offset,
+                std::num::NonZeroU64::new(len),
+                rustix::fs::Advice::WillNeed,
+            );
+        }
     }
 
     fn hard_link(&self, from: &str, to: &str) -> Result<bool> {
