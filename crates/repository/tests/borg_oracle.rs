@@ -414,3 +414,124 @@ fn sigkill_at_random_moments_leaves_a_consistent_repository() {
         "the writer should have committed several rounds, got {committed:?}"
     );
 }
+
+#[test]
+fn segment_rollover_and_directories_are_borgs() {
+    let oracle = oxiborg_oracle::require_oracle!();
+    let base = tempfile::tempdir().unwrap();
+    let path = base.path().join("repo");
+    let mut r = LocalRepository::create(&path, &opts(), Arc::new(NullReporter)).unwrap();
+    r.set_config("segments_per_dir", "4").unwrap();
+    r.set_config("max_segment_size", "200000").unwrap();
+    r.close().unwrap();
+    let mut r = LocalRepository::open(&path, &opts(), Arc::new(NullReporter)).unwrap();
+    let puts: Vec<_> = (0..60)
+        .map(|i| (obj_id(5, i), obj_data(5, i, 30_000)))
+        .collect();
+    for (i, d) in &puts {
+        r.put(i, d).unwrap();
+    }
+    r.commit(CommitOptions::default()).unwrap();
+    r.close().unwrap();
+    // ~1.8 MB in segments of a little over 200 kB, four per directory.
+    let mut dirs: Vec<u32> = std::fs::read_dir(path.join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap())
+        .collect();
+    dirs.sort();
+    assert!(
+        dirs.len() >= 3 && dirs == (0..dirs.len() as u32).collect::<Vec<_>>(),
+        "{dirs:?}"
+    );
+    for d in &dirs {
+        for f in std::fs::read_dir(path.join(format!("data/{d}"))).unwrap() {
+            let f = f.unwrap();
+            let n: u32 = f.file_name().to_string_lossy().parse().unwrap();
+            assert_eq!(n / 4, *d, "segment {n} in data/{d}");
+            assert!(
+                f.metadata().unwrap().len() <= 200_000 + 30_000 + 41 + 8,
+                "segment {n} over the limit"
+            );
+        }
+    }
+    let out = borg_ok(
+        oracle,
+        Borg::V14,
+        base.path(),
+        &[
+            "check",
+            "--repository-only",
+            "--debug",
+            path.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("no problems found"), "{out}");
+    let ids: Vec<_> = puts.iter().map(|(i, _)| *i).collect();
+    for ((_, want), got) in puts.iter().zip(borg_read(oracle, &path, &ids)) {
+        assert_eq!(want, &got);
+    }
+    // And borg, continuing to write, follows the same layout rules.
+    borg_write(
+        oracle,
+        &path,
+        &[(obj_id(6, 0), obj_data(6, 0, 300_000))],
+        &[],
+    );
+    let mut r = LocalRepository::open(&path, &opts(), Arc::new(NullReporter)).unwrap();
+    assert_eq!(r.get(&obj_id(6, 0)).unwrap(), obj_data(6, 0, 300_000));
+}
+
+/// borg and oxiborg count the same bytes against a storage quota: given the
+/// same sequence of puts, both refuse the same one.
+#[test]
+fn storage_quota_accounting_matches_borg() {
+    let oracle = oxiborg_oracle::require_oracle!();
+    let base = tempfile::tempdir().unwrap();
+    let quota: u64 = 1_000_000;
+    let sizes: Vec<usize> = (0..200).map(|i| 1000 + (i * 7919) % 20_000).collect();
+    let script = r#"
+import sys
+from borg.logger import setup_logging
+setup_logging()
+from borg.repository import Repository
+path, quota = sys.argv[1], int(sys.argv[2])
+sizes = [int(x) for x in sys.stdin.read().split()]
+Repository(path, create=True).__enter__().close()
+with Repository(path, exclusive=True, storage_quota=quota) as r:
+    for n, s in enumerate(sizes):
+        try:
+            r.put(n.to_bytes(32, 'little'), b'x' * s)
+        except Repository.StorageQuotaExceeded:
+            print(n, r.storage_quota_use)
+            break
+"#;
+    let borg_path = base.path().join("borg-repo");
+    let input: String = sizes.iter().map(|s| format!("{s}\n")).collect();
+    let out = oracle.python_output(
+        script,
+        input.as_bytes(),
+        [borg_path.as_os_str(), quota.to_string().as_ref()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs = String::from_utf8(out.stdout).unwrap().trim().to_string();
+
+    let mut o = opts();
+    o.storage_quota = Some(quota);
+    let mut r =
+        LocalRepository::create(&base.path().join("ox-repo"), &o, Arc::new(NullReporter)).unwrap();
+    let mut ours = String::new();
+    for (n, s) in sizes.iter().enumerate() {
+        let mut id = [0u8; 32];
+        id[..8].copy_from_slice(&(n as u64).to_le_bytes());
+        if r.put(&id, &vec![b'x'; *s]).is_err() {
+            ours = format!("{n} {}", r.storage_quota().1);
+            break;
+        }
+    }
+    assert!(!ours.is_empty(), "oxiborg never hit the quota");
+    assert_eq!(ours, theirs, "(index of the refused put, bytes counted)");
+}
