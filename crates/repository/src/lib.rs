@@ -17,6 +17,7 @@ mod error;
 mod hints;
 mod idx;
 mod local;
+mod readpool;
 pub mod segment;
 mod store;
 

@@ -68,7 +68,9 @@ impl OpenOptions {
 /// A local borg 1.x repository.
 pub struct LocalRepository {
     path: PathBuf,
-    pub(crate) store: Box<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
+    /// Reader threads for `get_many`, started on first use.
+    readers: Option<crate::readpool::ReadPool>,
     pub(crate) config: ConfigFile,
     pub(crate) settings: Settings,
     pub(crate) append_only: bool,
@@ -220,7 +222,7 @@ impl LocalRepository {
             l.acquire()?;
             lock = Some(l);
         }
-        let store: Box<dyn Store> = Box::new(LocalStore::new(path));
+        let store: Arc<dyn Store> = Arc::new(LocalStore::new(path));
         let text = store
             .read("config")?
             .ok_or_else(|| RepositoryError::InvalidRepository {
@@ -249,6 +251,7 @@ impl LocalRepository {
         Ok(LocalRepository {
             path: path.to_path_buf(),
             store,
+            readers: None,
             config,
             settings,
             append_only,
@@ -876,58 +879,27 @@ impl Repository for LocalRepository {
             locs.push((seg, off));
         }
         // Keep several reads in flight so the storage works on them in
-        // parallel; results stay in request order.
-        let per_dir = self.per_dir();
-        let store = self.store.as_ref();
-        let lanes = GET_MANY_LANES.min(locs.len());
-        if lanes > 1 {
-            let mut parts: Vec<Vec<(usize, Result<Vec<u8>>)>> = Vec::new();
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..lanes)
-                    .map(|lane| {
-                        let locs = &locs;
-                        scope.spawn(move || {
-                            (lane..locs.len())
-                                .step_by(lanes)
-                                .map(|i| {
-                                    (
-                                        i,
-                                        read_put(
-                                            store,
-                                            per_dir,
-                                            locs[i].0,
-                                            u64::from(locs[i].1),
-                                            &ids[i],
-                                        ),
-                                    )
-                                })
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                for h in handles {
-                    parts.push(h.join().unwrap_or_default());
-                }
-            });
-            let mut out: Vec<Option<Result<Vec<u8>>>> = (0..locs.len()).map(|_| None).collect();
-            for (i, r) in parts.into_iter().flatten() {
-                out[i] = Some(r);
-            }
-            return out
-                .into_iter()
-                .map(|r| {
-                    r.unwrap_or_else(|| {
-                        Err(RepositoryError::IntegrityOther(
-                            "a read thread failed".into(),
-                        ))
-                    })
+        // parallel; results come back in request order.
+        if locs.len() < 2 {
+            return locs
+                .iter()
+                .zip(ids)
+                .map(|(&(s, o), id)| {
+                    read_put(self.store.as_ref(), self.per_dir(), s, u64::from(o), id)
                 })
                 .collect();
         }
-        locs.iter()
+        let per_dir = self.per_dir();
+        let store = self.store.clone();
+        let pool = self
+            .readers
+            .get_or_insert_with(|| crate::readpool::ReadPool::new(store, per_dir, GET_MANY_LANES));
+        let jobs: Vec<(u32, u64, Id)> = locs
+            .iter()
             .zip(ids)
-            .map(|(&(s, o), id)| read_put(self.store.as_ref(), per_dir, s, u64::from(o), id))
-            .collect()
+            .map(|(&(s, o), id)| (s, u64::from(o), *id))
+            .collect();
+        pool.read_all(&jobs)
     }
 
     fn put(&mut self, id: &Id, data: &[u8]) -> Result<()> {

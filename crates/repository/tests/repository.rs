@@ -544,3 +544,42 @@ fn read_only_filesystem_gives_clear_errors_and_changes_nothing() {
     drop(r);
     assert_eq!(snapshot(&path), before, "nothing on disk changed");
 }
+
+#[test]
+fn get_many_keeps_request_order_and_reports_the_first_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let mut r = create(&path);
+    for n in 0..300 {
+        r.put(&id(n), &vec![n as u8; 500 + n as usize]).unwrap();
+    }
+    r.commit(CommitOptions::default()).unwrap();
+    let order: Vec<u32> = (0..300)
+        .rev()
+        .step_by(3)
+        .chain((0..300).step_by(7))
+        .collect();
+    let ids: Vec<_> = order.iter().map(|&n| id(n)).collect();
+    let got = r.get_many(&ids).unwrap();
+    for (n, data) in order.iter().zip(&got) {
+        assert_eq!(data, &vec![*n as u8; 500 + *n as usize], "object {n}");
+    }
+    // Damage two objects: the error names the earlier one in request order.
+    r.close().unwrap();
+    let seg0 = path.join("data/0/0");
+    let mut bytes = std::fs::read(&seg0).unwrap();
+    let (first, second) = (8 + 41 + 5, bytes.len() - 3000);
+    bytes[first] ^= 1;
+    bytes[second] ^= 1;
+    std::fs::write(&seg0, bytes).unwrap();
+    let mut r = open(&path);
+    let e = r
+        .get_many(&[id(200), id(100), id(0), id(299)])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("segment 0") && e.contains("checksum"), "{e}");
+    assert!(matches!(
+        r.get_many(&[id(5), id(9999)]),
+        Err(RepositoryError::ObjectNotFound { .. })
+    ));
+}
