@@ -16,7 +16,7 @@ use std::io::{self, Read, Write};
 use xxhash_rust::xxh64::Xxh64;
 
 use crate::error::HashIndexError;
-use crate::json::{self, Json};
+use oxiborg_pyjson::{dump_str, parse, Value};
 
 /// The only algorithm borg 1.x writes.
 pub const ALGORITHM: &str = "XXH64";
@@ -55,9 +55,9 @@ impl Digests {
             if i > 0 {
                 out.push_str(", ");
             }
-            json::quote(name, &mut out);
+            dump_str(name, &mut out);
             out.push_str(": ");
-            json::quote(digest, &mut out);
+            dump_str(digest, &mut out);
         }
         out.push_str("}}");
         out
@@ -73,8 +73,8 @@ impl Digests {
     /// object, or lacks `algorithm`, `digests` or `digests["final"]`, or a
     /// digest is not a string (borg: `FileIntegrityError`).
     pub fn from_json(text: &str) -> Result<Self, HashIndexError> {
-        let v = json::parse(text).map_err(HashIndexError::InvalidJson)?;
-        if !matches!(v, Json::Obj(_)) {
+        let v = parse(text).map_err(|e| HashIndexError::InvalidJson(format!("{e:?}")))?;
+        if !matches!(v, Value::Object(_)) {
             return Err(HashIndexError::InvalidJson(
                 "integrity data is not a JSON object".into(),
             ));
@@ -83,9 +83,9 @@ impl Digests {
             .member("algorithm")
             .ok_or_else(|| HashIndexError::InvalidJson("missing 'algorithm'".into()))?;
         match algorithm {
-            Json::Str(a) if a == ALGORITHM => {}
-            Json::Str(a) => return Err(HashIndexError::UnsupportedAlgorithm(a.clone())),
-            Json::Arr(_) | Json::Obj(_) => {
+            Value::Str(a) if a == ALGORITHM => {}
+            Value::Str(a) => return Err(HashIndexError::UnsupportedAlgorithm(a.clone())),
+            Value::Array(_) | Value::Object(_) => {
                 return Err(HashIndexError::InvalidJson(
                     "'algorithm' is not hashable".into(),
                 ))
@@ -93,7 +93,7 @@ impl Digests {
             other => return Err(HashIndexError::UnsupportedAlgorithm(format!("{other:?}"))),
         }
         let members = match v.member("digests") {
-            Some(Json::Obj(m)) => m,
+            Some(Value::Object(m)) => m,
             Some(_) => {
                 return Err(HashIndexError::InvalidJson(
                     "'digests' is not an object".into(),
@@ -104,7 +104,7 @@ impl Digests {
         let mut digests = Digests::default();
         for (name, value) in members {
             match value {
-                Json::Str(d) => digests.0.push((name.clone(), d.clone())),
+                Value::Str(d) => digests.0.push((name.clone(), d.clone())),
                 _ => {
                     return Err(HashIndexError::InvalidJson(format!(
                         "digest of part {name:?} is not a string"

@@ -21,7 +21,6 @@
 mod error;
 mod index;
 mod integrity;
-mod json;
 mod typed;
 
 pub use error::HashIndexError;

@@ -19,7 +19,6 @@ mod error;
 mod exclusive;
 mod hostid;
 mod netlink;
-mod pyjson;
 mod roster;
 
 use std::ffi::OsString;

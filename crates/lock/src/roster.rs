@@ -5,8 +5,8 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use crate::hostid::{process_alive, ProcessId, PyInt};
-use crate::pyjson::{self, ParseError, Value};
 use crate::{LockError, LogLevel, LogRecord};
+use oxiborg_pyjson::{self as pyjson, ParseError, Value};
 
 /// Which roster list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,5 +1,6 @@
-//! Just enough of Python's `json` module to read and rewrite `lock.roster`
-//! byte-for-byte like borg does.
+//! Just enough of Python's `json` module to read and rewrite borg's JSON
+//! byte-for-byte: the repository `lock.roster`, and the integrity digests of
+//! index, hints and cache files.
 //!
 //! * [`parse`] accepts what `json.load` accepts (strict mode, plus `NaN`,
 //!   `Infinity`, `-Infinity`), keeps object keys in file order and lets a
@@ -13,7 +14,7 @@ use std::fmt::Write as _;
 
 /// A JSON value as Python's `json` module sees it.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Value {
+pub enum Value {
     /// `null` (`None`).
     Null,
     /// `true` / `false`; Python treats them as the ints 1 / 0.
@@ -30,9 +31,20 @@ pub(crate) enum Value {
     Object(Vec<(String, Value)>),
 }
 
+impl Value {
+    /// The value of `key` when this is an object. `parse` has already merged
+    /// duplicate keys the way a Python dict does.
+    pub fn member(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
 /// Why a document could not be loaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum ParseError {
+pub enum ParseError {
     /// Python raises `ValueError` (`JSONDecodeError`, too many int digits).
     Invalid,
     /// Python would raise something else (`RecursionError`) or would accept
@@ -46,7 +58,7 @@ const INT_MAX_STR_DIGITS: usize = 4300;
 const MAX_DEPTH: usize = 900;
 
 /// Parse a complete document like `json.loads(s)`.
-pub(crate) fn parse(s: &str) -> Result<Value, ParseError> {
+pub fn parse(s: &str) -> Result<Value, ParseError> {
     let mut p = Parser {
         s: s.as_bytes(),
         pos: 0,
@@ -323,7 +335,7 @@ impl Parser<'_> {
 }
 
 /// Serialize like `json.dump(value, f)` with default arguments.
-pub(crate) fn dump(v: &Value) -> String {
+pub fn dump(v: &Value) -> String {
     let mut out = String::new();
     dump_into(v, &mut out);
     out
@@ -363,7 +375,9 @@ fn dump_into(v: &Value, out: &mut String) {
 }
 
 /// `json.encoder.encode_basestring_ascii`.
-fn dump_str(s: &str, out: &mut String) {
+/// Append `s` as a JSON string literal, as `json.dumps` writes it
+/// (`ensure_ascii`: lower-case `\uXXXX` escapes, surrogate pairs above the BMP).
+pub fn dump_str(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -387,7 +401,7 @@ fn dump_str(s: &str, out: &mut String) {
 }
 
 /// Python's `float.__repr__` (plus json's names for the non-finite values).
-pub(crate) fn float_repr(f: f64) -> String {
+pub fn float_repr(f: f64) -> String {
     if f.is_nan() {
         return "NaN".into();
     }
@@ -427,7 +441,7 @@ pub(crate) fn float_repr(f: f64) -> String {
 impl Value {
     /// The integer value of an int or bool as normalized decimal text
     /// (Python's `True == 1`), `None` for anything else.
-    pub(crate) fn int_text(&self) -> Option<String> {
+    pub fn int_text(&self) -> Option<String> {
         match self {
             Value::Int(s) => Some(s.clone()),
             Value::Bool(b) => Some(if *b { "1" } else { "0" }.into()),
@@ -437,7 +451,7 @@ impl Value {
 
     /// Python's `iter(value)` for the JSON types: list items, a string's
     /// characters, a dict's keys; `None` where Python raises `TypeError`.
-    pub(crate) fn py_iter(&self) -> Option<Vec<Value>> {
+    pub fn py_iter(&self) -> Option<Vec<Value>> {
         match self {
             Value::Array(items) => Some(items.clone()),
             Value::Str(s) => Some(s.chars().map(|c| Value::Str(c.to_string())).collect()),
