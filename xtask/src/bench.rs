@@ -88,7 +88,7 @@ fn parse(output: &str) -> BTreeMap<String, f64> {
     out
 }
 
-pub fn run(root: &Path, _args: &[String]) -> Result<()> {
+pub fn run(root: &Path) -> Result<()> {
     crate::run(
         Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .current_dir(root)

@@ -41,10 +41,10 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("oracle") => oracle(&root),
         Some("test") => test(&root, &args[1..]),
-        Some("bench") => bench::run(&root, &args[1..]),
+        Some("bench") => bench::run(&root),
         Some("completions") => completions(&root, args.iter().any(|a| a == "--check")),
         _ => {
-            eprintln!("usage: cargo xtask <oracle | test [cargo test args] | bench [--quick] | completions [--check]>");
+            eprintln!("usage: cargo xtask <oracle | test [cargo test args] | bench | completions [--check]>");
             std::process::exit(2);
         }
     }
