@@ -92,7 +92,7 @@ pub(crate) fn check(
             repo.store.write_atomic(&name, &bytes)?;
         }
         if !partial {
-            if let Err(e) = repo.update_index(n, &bytes, false) {
+            if let Err(e) = repo.update_index(n, &bytes) {
                 errors = true;
                 rep.error(&format!("Error updating index for segment {n}: {e}"));
             }

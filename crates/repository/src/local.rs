@@ -410,7 +410,7 @@ impl LocalRepository {
                     break;
                 }
                 let bytes = self.store.read(&name)?.unwrap_or_default();
-                self.update_index(n, &bytes, true)?;
+                self.update_index(n, &bytes)?;
             }
             if let Some(t) = to {
                 self.write_index(t)?;
@@ -422,9 +422,9 @@ impl LocalRepository {
         result
     }
 
-    /// borg's `_update_index` for one segment. With `strict`, an unknown tag
-    /// is `CheckNeeded`; in check mode it is reported.
-    pub(crate) fn update_index(&mut self, seg: u32, bytes: &[u8], strict: bool) -> Result<()> {
+    /// borg's `_update_index` for one segment. A damaged entry or an unknown
+    /// tag is an integrity error: replay propagates it, check reports it.
+    pub(crate) fn update_index(&mut self, seg: u32, bytes: &[u8]) -> Result<()> {
         self.segments.insert(seg, 0);
         let entries = segment::parse_segment(bytes, seg, false)?;
         for e in entries {
@@ -465,7 +465,6 @@ impl LocalRepository {
         if self.segments.get(&seg) == Some(&0) {
             *self.compact.entry(seg).or_insert(0) = bytes.len() as u64;
         }
-        let _ = strict;
         Ok(())
     }
 
