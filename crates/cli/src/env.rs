@@ -153,3 +153,9 @@ pub fn confirm_dangerous(env: &str, message: &str) -> bool {
     std::io::stdin().read_line(&mut answer).is_ok()
         && answer.trim_end_matches(['\r', '\n']) == "YES"
 }
+
+/// borg's confirmation before deleting a whole repository
+/// (`BORG_DELETE_I_KNOW_WHAT_I_AM_DOING`).
+pub fn confirm_delete(message: &str) -> bool {
+    confirm_dangerous("BORG_DELETE_I_KNOW_WHAT_I_AM_DOING", message)
+}

@@ -229,6 +229,14 @@ fn core_class(e: &oxiborg_core::CoreError) -> ErrorClass {
         E::PasswordRetriesExceeded => class::PASSWORD_RETRIES_EXCEEDED,
         E::NoManifest => class::NO_MANIFEST,
         E::RepoKeyNotFound(_) => class::REPO_KEY_NOT_FOUND,
+        E::ArchiveAlreadyExists(_) => class::ARCHIVE_ALREADY_EXISTS,
+        E::ArchiveDoesNotExist(_) => class::ARCHIVE_DOES_NOT_EXIST,
+        E::RepositoryAccessAborted(_) => class::CACHE_REPOSITORY_ACCESS_ABORTED,
+        E::RepositoryReplay => class::CACHE_REPOSITORY_REPLAY,
+        E::EncryptionMethodMismatch => class::CACHE_ENCRYPTION_METHOD_MISMATCH,
+        E::CacheInitAborted => class::CACHE_INIT_ABORTED,
+        E::ChunkMissing(_) => class::REPOSITORY_OBJECT_NOT_FOUND,
+        E::Model(_) => class::ERROR,
         _ => class::ERROR,
     }
 }

@@ -53,6 +53,16 @@ impl Logger {
         level >= self.level
     }
 
+    /// Whether `--log-json` is on.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Write an already formatted JSON line to stderr.
+    pub fn raw_json(&self, line: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+
     /// An ERROR line.
     pub fn error(&self, name: &str, message: &str, msgid: Option<&str>) {
         self.log(LogLevel::Error, name, message, msgid, false);

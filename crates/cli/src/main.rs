@@ -6,6 +6,8 @@ mod env;
 mod exit;
 mod location;
 mod log;
+mod output;
+mod placeholders;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -53,6 +55,10 @@ fn main() -> ExitCode {
         logger.log(LogLevel::Info, "borg.output.show-version", &msg, None, true);
     }
 
+    // SIGINT/SIGTERM stop running work cleanly: nothing is committed.
+    let _ = ctrlc::set_handler(|| {
+        commands::archive::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
     let ctx = commands::Ctx {
         logger: logger.clone(),
         lock_wait: std::time::Duration::from_secs(cli.common.lock_wait.unwrap_or(1)),
@@ -90,6 +96,12 @@ fn run(ctx: &commands::Ctx, command: Option<Command>) -> anyhow::Result<u8> {
         Some(Command::Compact(a)) => commands::compact::run(ctx, &a),
         Some(Command::BreakLock(a)) => commands::locks::break_lock(ctx, &a),
         Some(Command::WithLock(a)) => commands::locks::with_lock(ctx, &a),
+        Some(Command::Create(a)) => commands::archive::create(ctx, &a),
+        Some(Command::Extract(a)) => commands::archive::extract(ctx, &a),
+        Some(Command::List(a)) => commands::archive::list(ctx, &a),
+        Some(Command::Info(a)) => commands::archive::info(ctx, &a),
+        Some(Command::Delete(a)) => commands::archive::delete(ctx, &a),
+        Some(Command::Rename(a)) => commands::archive::rename(ctx, &a),
         Some(Command::NotYetImplemented(p)) => Err(not_yet(p.name()).into()),
     }
 }

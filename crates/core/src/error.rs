@@ -40,6 +40,44 @@ pub enum CoreError {
     /// `BORG_KEY_FILE` names an existing file during init.
     #[error("Keyfile {0} already exists; refusing to overwrite it.")]
     KeyfileExists(PathBuf),
+    /// The repository moved and the user did not confirm (`RepositoryAccessAborted`).
+    #[error("Repository access aborted: {0}")]
+    RepositoryAccessAborted(String),
+    /// The manifest is older than the last one seen (`RepositoryReplay`).
+    #[error("Cache, or information obtained from the security directory is newer than repository - this is either an attack or unsafe (multiple repos with same ID)")]
+    RepositoryReplay,
+    /// The key type changed since the last access (`EncryptionMethodMismatch`).
+    #[error("Repository encryption method changed since last access, refusing to continue")]
+    EncryptionMethodMismatch,
+    /// An unknown unencrypted repository was not confirmed (`CacheInitAbortedError`).
+    #[error("Cache initialization aborted")]
+    CacheInitAborted,
+    /// `Archive.AlreadyExists`.
+    #[error("Archive {0} already exists")]
+    ArchiveAlreadyExists(String),
+    /// `Archive.DoesNotExist`.
+    #[error("Archive {0} does not exist")]
+    ArchiveDoesNotExist(String),
+    /// A chunk index or other cache structure failed.
+    #[error(transparent)]
+    HashIndex(#[from] oxiborg_hashindex::HashIndexError),
+    /// The local cache is unusable.
+    #[error("cache {path}: {message}")]
+    Cache {
+        /// The cache file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A chunk the archive references is not in the repository.
+    #[error("Object with key {0} not found in repository")]
+    ChunkMissing(String),
+    /// The operation was interrupted (SIGINT/SIGTERM).
+    #[error("interrupted")]
+    Interrupted,
+    /// Invalid input given by the caller (bad pattern, bad option value).
+    #[error("{0}")]
+    InvalidInput(String),
     /// A file the engine writes itself (security dir, keyfile).
     #[error("{path}: {source}")]
     Io {

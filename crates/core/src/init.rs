@@ -83,5 +83,9 @@ pub fn init(
 /// The canonical location of a local repository path: absolute, as borg's
 /// `Location.canonical_path()` for `file` locations.
 pub fn canonical_local_path(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+    use std::os::unix::ffi::OsStrExt;
+    // `os.path.abspath`: absolute and normalised (`..` folded lexically).
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let norm = crate::create::normpath(abs.as_os_str().as_bytes());
+    PathBuf::from(std::ffi::OsStr::from_bytes(&norm))
 }

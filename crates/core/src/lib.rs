@@ -7,22 +7,44 @@
 //! [`PassphraseSource`], messages go out through
 //! [`oxiborg_repository::Reporter`].
 
+mod archives;
+mod cache;
+mod create;
 mod dirs;
 mod error;
+mod extract;
 mod init;
 mod keys;
 mod manifest;
+mod meta;
 mod nonces;
+mod ops;
 mod passphrase;
 mod security;
+mod session;
 
+pub use archives::{
+    for_each_item, get_many, load_archive, load_archive_by_name, open_object, read_items,
+    LoadedArchive,
+};
+pub use cache::{
+    build_archive_index, Cache, CacheDir, CacheOptions, FileCacheEntry, FilesCache, FilesCacheMode,
+};
+pub use create::{
+    create, format_chunker_params, make_path_safe, normpath, CreateObserver, CreateOptions,
+    CreateOutcome, Source, Stats,
+};
 pub use dirs::BorgDirs;
 pub use error::{CoreError, Result};
+pub use extract::{decode_parallel, extract, strip_components, ExtractObserver, ExtractOptions};
 pub use init::{canonical_local_path, init, InitOptions, InitOutcome};
 pub use keys::{create_key, load_key, KeyLocation};
 pub use manifest::{
     decode_manifest, read_manifest_envelope, seal_manifest, write_manifest, LoadedManifest,
 };
+pub use meta::{MetaOptions, RestoreOptions};
 pub use nonces::RepoNonces;
+pub use ops::{delete_archives, rename_archive, DeleteStats};
 pub use passphrase::{FixedPassphrase, PassphraseSource};
 pub use security::SecurityDir;
+pub use session::{SecurityAnswers, Session, SharedRepository};

@@ -28,9 +28,10 @@ pub use compress::{
 };
 pub use error::{DecompressError, FormatError, ModelError, SpecError};
 pub use item::{
-    decode_items, encode_items, ChunkListEntry, Item, ItemStreamReader, ITEM_KEYS,
-    REQUIRED_ITEM_KEYS,
+    bigint_to_int, decode_items, encode_items, int_to_bigint, ChunkListEntry, Item,
+    ItemStreamReader, ITEM_KEYS, REQUIRED_ITEM_KEYS, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK,
+    S_IFMT, S_IFREG, S_IFSOCK,
 };
-pub use manifest::{Manifest, ManifestArchive, Operation, MANIFEST_ID};
+pub use manifest::{Manifest, ManifestArchive, Operation, MANIFEST_ID, SUPPORTED_REPO_FEATURES};
 pub use timestamp::{next_manifest_timestamp, UtcTimestamp};
 pub use value_util::surrogateescape_len;

@@ -97,6 +97,11 @@ impl UtcTimestamp {
         self.micros
     }
 
+    /// Nanoseconds since the Unix epoch (whole microseconds).
+    pub fn unix_nanos(self) -> i128 {
+        i128::from(self.micros) * 1000
+    }
+
     /// Whole seconds since the Unix epoch (floor).
     pub fn unix_seconds(self) -> i64 {
         self.micros.div_euclid(MICROS_PER_SEC)

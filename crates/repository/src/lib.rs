@@ -124,4 +124,8 @@ pub trait Repository {
     fn check(&mut self, repair: bool, max_duration: Option<std::time::Duration>) -> Result<bool>;
     /// Remove the repository's locks, whoever holds them.
     fn break_lock(&mut self) -> Result<()>;
+    /// Close: flush what is open and release the lock.
+    fn close_boxed(self: Box<Self>) -> Result<()>;
+    /// Delete the whole repository (refused in append-only mode).
+    fn destroy_boxed(self: Box<Self>) -> Result<()>;
 }

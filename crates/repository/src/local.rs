@@ -860,6 +860,12 @@ pub(crate) fn utc_now_iso() -> String {
 }
 
 impl Repository for LocalRepository {
+    fn close_boxed(self: Box<Self>) -> Result<()> {
+        (*self).close()
+    }
+    fn destroy_boxed(self: Box<Self>) -> Result<()> {
+        (*self).destroy()
+    }
     fn id(&self) -> Id {
         self.settings.id
     }

@@ -1,5 +1,6 @@
 //! One module per borg command.
 
+pub mod archive;
 pub mod benchmark;
 pub mod check;
 pub mod compact;
