@@ -51,7 +51,9 @@ struct Fast {
     any: u128,
     /// `AnyNoSep` tokens.
     any_nosep: u128,
-    /// Distinct literal characters and the `Lit` tokens wanting them.
+    /// `Lit` tokens wanting each ASCII character.
+    ascii: Box<[u128; 128]>,
+    /// Distinct non-ASCII literal characters and the `Lit` tokens wanting them.
     lits: Vec<(u32, u128)>,
     /// Positions and sets of `Class` tokens.
     classes: Vec<(usize, ClassSet)>,
@@ -74,6 +76,7 @@ impl Fast {
             n: toks.len(),
             any: 0,
             any_nosep: 0,
+            ascii: Box::new([0; 128]),
             lits: Vec::new(),
             classes: Vec::new(),
             star: 0,
@@ -84,6 +87,7 @@ impl Fast {
         for (i, t) in toks.iter().enumerate() {
             let bit = 1u128 << i;
             match t {
+                Tok::Lit(c) if *c < 128 => f.ascii[*c as usize] |= bit,
                 Tok::Lit(c) => match f.lits.iter_mut().find(|(x, _)| x == c) {
                     Some((_, bits)) => *bits |= bit,
                     None => f.lits.push((*c, bit)),
@@ -122,9 +126,13 @@ impl Fast {
             if !sep {
                 single |= self.any_nosep;
             }
-            for (x, bits) in &self.lits {
-                if *x == c {
-                    single |= bits;
+            if let Some(bits) = self.ascii.get(c as usize) {
+                single |= bits;
+            } else {
+                for (x, bits) in &self.lits {
+                    if *x == c {
+                        single |= bits;
+                    }
                 }
             }
             for (pos, set) in &self.classes {

@@ -509,6 +509,7 @@ fn parse_pattern_cps(
 
 /// A parsed `--patterns-from` / `--pattern` line (borg's `CmdTuple`).
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum InclExclCommand {
     /// `R path` / `r path`: a root path (the value, unmodified bytes).
     Root(Vec<u8>),
