@@ -25,9 +25,9 @@
 //! string borg passes:
 //!
 //! * **create**: the *file-system path as walked*, i.e. for a root given
-//!   on the command line (or via `R` / `--paths-from-*`)
-//!   `os.path.normpath(root)` (see [`normpath`]), and for everything below
-//!   it `os.path.normpath(os.path.join(parent_path, name))`. That path still
+//!   on the command line or by an `R` line, `os.path.normpath(root)` (see
+//!   [`normpath`]), and for everything below it
+//!   `os.path.normpath(os.path.join(parent_path, name))`. That path still
 //!   carries the root as the user typed it (made normal): a root of
 //!   `/home/u` gives `/home/u/x` (matched as `home/u/x`), a root of `.` is
 //!   matched as `.` and its children as `x` (not `./x`), a root of `../d`
@@ -51,10 +51,15 @@
 //!
 //!   create uses `PatternMatcher(fallback=True)` with only
 //!   `add_inclexcl(args.patterns)` (positional PATHs are roots, not
-//!   patterns). When `matches` returns false, borg skips the item; it then
-//!   still descends into it if [`PatternMatcher::recurse_dir`] is true and the
-//!   item is a directory (children may be included again), without archiving
-//!   the directory itself.
+//!   patterns; see [`PatternArgs::create_matcher`]). The root itself is
+//!   matched too. When `matches` returns false, borg prints `x`, and, only
+//!   if [`PatternMatcher::recurse_dir`] is true and the item is a
+//!   directory, still descends into it (children may be included again)
+//!   without archiving the directory itself; otherwise it does not even
+//!   `stat` the item. Paths from `--paths-from-stdin`,
+//!   `--paths-from-command`, `--content-from-command` and the `-` (stdin)
+//!   root are **not** matched at all in borg 1.4.5 (they go straight to
+//!   `_process_any` / `process_pipe`).
 //!
 //! * **extract, export-tar, list, diff, recreate**: the item's archived
 //!   path, `item.path`, exactly as stored in the archive (relative, no
@@ -76,13 +81,38 @@
 //!   for item in archive.iter_items(lambda item: matcher.match(item.path)):   # list
 //!   ```
 //!
-//!   `recurse_dir` is not consulted there.
+//!   `recurse_dir` is not consulted there. diff matches both archives'
+//!   `item.path` the same way (`compare_archives_iter`), and recreate uses
+//!   `matcher.match(item.path)` after adding, for `--exclude-caches` /
+//!   `--exclude-if-present`, `PathPrefixPattern(dir, recurse_dir=False)`
+//!   (or with `--keep-exclude-tags` an include `PathPrefixPattern` of the
+//!   tag file and an exclude `FnmatchPattern(dir + "/", recurse_dir=False)`),
+//!   i.e. [`Pattern::new`] plus [`PatternMatcher::add`]. See
+//!   [`PatternArgs::archive_matcher`].
 //!
 //! Paths are bytes. borg matches on `str` decoded with `surrogateescape`;
 //! this crate decodes the same way internally, so a `?` matches one UTF-8
 //! encoded character *or* one byte that is not part of valid UTF-8,
-//! exactly as in borg. On macOS borg additionally NFD-normalizes paths and
-//! patterns; that is not done here (POSIX/Linux behaviour).
+//! exactly as in borg.
+//!
+//! # Example
+//!
+//! ```
+//! use oxiborg_patterns::PatternArgs;
+//!
+//! let mut args = PatternArgs::new();
+//! args.exclude(b"*.tmp")?; // --exclude: fm: style, never descends
+//! args.pattern(b"+ home/u/keep")?; // --pattern: sh: style
+//! args.pattern(b"- home/u")?;
+//! let mut m = args.create_matcher();
+//! assert!(!m.matches(b"/home/u/keep/a.tmp"));
+//! assert!(!m.recurse_dir());
+//! assert!(m.matches(b"/home/u/keep/x"));
+//! assert!(!m.matches(b"/home/u/other"));
+//! assert!(m.recurse_dir()); // `-` excludes but borg still descends
+//! assert!(m.matches(b"/etc/hosts")); // create's fallback is "include"
+//! # Ok::<(), oxiborg_patterns::PatternError>(())
+//! ```
 //!
 //! # Pattern sources
 //!
@@ -93,6 +123,31 @@
 //! [`load_exclude_file`], [`parse_pattern_arg`], [`parse_exclude_pattern`],
 //! [`parse_inclexcl_command`] and [`parse_patternfile_line`] are the
 //! individual borg functions.
+//!
+//! # Deviations from borg
+//!
+//! `fm:`, `sh:`, `pp:`, `pf:`, pattern files and the matcher are exact
+//! (checked against borg 1.4.5 on many random cases). `re:` patterns are
+//! parsed with CPython 3.11's `re` grammar (same accepted/rejected
+//! patterns) and run on `fancy_regex`; what cannot be identical:
+//!
+//! * undecodable bytes are carried as U+10FF80..U+10FFFF inside the regex
+//!   engine, so a path that really contains those private-use code points
+//!   is indistinguishable from one with the bytes `0x80..0xFF` there;
+//! * Unicode tables (`\w`, `\d`, `\s`, `\b`, case-insensitive matching, and
+//!   the `str.isalnum()` test of a `xx:` style prefix) come from Rust's
+//!   Unicode version, not CPython 3.11's Unicode 14.0;
+//! * `\N{name}` accepts the names `unicode_names2` knows (aliases only in
+//!   their exact spelling);
+//! * a counted repetition bound above 1000 that the engine cannot compile
+//!   is treated as unbounded (differs only on longer paths);
+//! * a match needing more than 50 million backtracking steps counts as no
+//!   match (CPython would keep going);
+//! * exotic combinations that `fancy_regex` handles differently from SRE
+//!   (captured groups inside atomic or possessive repetitions that a
+//!   backreference uses) may differ.
+//!
+//! On macOS borg NFD-normalizes paths and patterns; this crate does not.
 
 mod glob;
 mod pyre;
@@ -258,6 +313,8 @@ pub struct Pattern {
     style: PatternStyle,
     /// `pattern_orig`: the text without style prefix.
     original: Vec<u32>,
+    /// [`Pattern::original`] (lossy if not UTF-8).
+    original_text: String,
     /// `self.pattern`: the prepared text, as bytes.
     prepared: Vec<u8>,
     matcher: Matcher,
@@ -270,6 +327,7 @@ impl Clone for Pattern {
         Pattern {
             style: self.style,
             original: self.original.clone(),
+            original_text: self.original_text.clone(),
             prepared: self.prepared.clone(),
             matcher: self.matcher.clone(),
             recurse_dir: self.recurse_dir,
@@ -281,7 +339,7 @@ impl Clone for Pattern {
 impl fmt::Display for Pattern {
     /// borg's `str(pattern)`: the original text without style prefix.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&pystr::to_display(&self.original))
+        f.write_str(&self.original_text)
     }
 }
 
@@ -407,6 +465,7 @@ impl Pattern {
         };
         Ok(Pattern {
             style,
+            original_text: pystr::to_display(&original),
             original,
             prepared,
             matcher,
@@ -422,8 +481,8 @@ impl Pattern {
 
     /// borg's `str(pattern)` / `pattern_orig`: the pattern text as given,
     /// *without* the `xx:` prefix (lossy if it was not UTF-8).
-    pub fn original(&self) -> String {
-        pystr::to_display(&self.original)
+    pub fn original(&self) -> &str {
+        &self.original_text
     }
 
     /// [`Pattern::original`] as exact bytes.
@@ -452,7 +511,8 @@ impl Pattern {
 
     /// borg's `pattern.match(path)`: whether `path` matches, counting hits.
     /// The path is used as is (a leading `/` is *not* removed here, only by
-    /// [`PatternMatcher::matches`]).
+    /// [`PatternMatcher::matches`]). A `re:` match that exceeds the
+    /// backtracking budget counts as no match (see the crate docs).
     pub fn matches(&self, path: &[u8]) -> bool {
         self.matches_subject(&Subject::new(path))
     }
@@ -749,6 +809,32 @@ impl PatternArgs {
             &mut self.patterns,
             None,
         )
+    }
+
+    /// The roots (`R` lines) and patterns of one `--patterns-from` file.
+    pub fn from_pattern_file(content: &[u8]) -> Result<PatternArgs, PatternError> {
+        let mut args = PatternArgs::new();
+        args.patterns_from(content)?;
+        Ok(args)
+    }
+
+    /// The matcher `borg create` uses: `PatternMatcher(fallback=True)` plus
+    /// `add_inclexcl(args.patterns)`; [`PatternArgs::paths`] are the roots
+    /// to walk.
+    pub fn create_matcher(&self) -> PatternMatcher {
+        let mut m = PatternMatcher::new(Some(true));
+        m.add_inclexcl(self.patterns.iter().cloned());
+        m
+    }
+
+    /// borg's `build_matcher(args.patterns, args.paths)`, used by extract,
+    /// export-tar, list, diff and recreate: the PATHs become `pp:`-default
+    /// include patterns and decide the fallback.
+    pub fn archive_matcher(&self) -> Result<PatternMatcher, PatternError> {
+        let mut m = PatternMatcher::new(None);
+        m.add_inclexcl(self.patterns.iter().cloned());
+        m.add_includepaths(&self.paths)?;
+        Ok(m)
     }
 }
 

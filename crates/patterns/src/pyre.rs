@@ -1099,8 +1099,23 @@ pub(crate) fn translate(pattern: &[u32]) -> Result<Translated, String> {
     if st.flags & FLAG_A != 0 && st.flags & FLAG_U != 0 {
         return Err("ASCII and UNICODE flags are incompatible".into());
     }
-    let strict = emit(&seq, st.flags, None);
-    let relaxed = has_big_repeat(&seq).then(|| emit(&seq, st.flags, Some(BIG_REPEAT)));
+    // Only groups that a backreference or conditional uses are emitted as
+    // capturing groups (renumbered); the others cannot change whether
+    // there is a match, and plain groups are cheaper for the Rust engine.
+    let mut used = vec![false; st.groups()];
+    mark_used_groups(&seq, &mut used);
+    let mut next = 0;
+    let renumber: Vec<Option<usize>> = used
+        .iter()
+        .map(|&u| {
+            u.then(|| {
+                next += 1;
+                next
+            })
+        })
+        .collect();
+    let strict = emit(&seq, st.flags, None, &renumber);
+    let relaxed = has_big_repeat(&seq).then(|| emit(&seq, st.flags, Some(BIG_REPEAT), &renumber));
     Ok(Translated { strict, relaxed })
 }
 
@@ -1135,11 +1150,41 @@ fn has_big_repeat(seq: &[Node]) -> bool {
     })
 }
 
-fn emit(seq: &[Node], flags: u8, unbound_above: Option<u64>) -> String {
+fn mark_used_groups(seq: &[Node], used: &mut [bool]) {
+    for n in seq {
+        match n {
+            Node::GroupRef(g) => {
+                if let Some(u) = used.get_mut(*g) {
+                    *u = true;
+                }
+            }
+            Node::GroupRefExists { group, yes, no } => {
+                if let Some(u) = used.get_mut(*group) {
+                    *u = true;
+                }
+                mark_used_groups(yes, used);
+                if let Some(no) = no {
+                    mark_used_groups(no, used);
+                }
+            }
+            Node::Sub { body, .. }
+            | Node::Atomic(body)
+            | Node::Assert { body, .. }
+            | Node::Repeat { body, .. } => {
+                mark_used_groups(body, used);
+            }
+            Node::Branch(alts) => alts.iter().for_each(|a| mark_used_groups(a, used)),
+            Node::Lit(_) | Node::Any | Node::In(_) | Node::Cat(_) | Node::At(_) => {}
+        }
+    }
+}
+
+fn emit(seq: &[Node], flags: u8, unbound_above: Option<u64>, renumber: &[Option<usize>]) -> String {
     let mut out = String::new();
     let em = Emitter {
         flags,
         unbound_above,
+        renumber,
     };
     if em.rust_casei() {
         out.push_str("(?i)");
@@ -1163,9 +1208,11 @@ fn emit(seq: &[Node], flags: u8, unbound_above: Option<u64>) -> String {
 }
 
 #[derive(Clone, Copy)]
-struct Emitter {
+struct Emitter<'a> {
     flags: u8,
     unbound_above: Option<u64>,
+    /// Python group number -> emitted group number (`None`: not captured).
+    renumber: &'a [Option<usize>],
 }
 
 fn push_char(out: &mut String, c: char) {
@@ -1193,7 +1240,7 @@ fn ascii_swapcase(c: u32) -> Option<u32> {
     }
 }
 
-impl Emitter {
+impl Emitter<'_> {
     /// Whether the Rust engine does the case folding (Python IGNORECASE
     /// with Unicode rules); with the ASCII flag only ASCII letters fold, which
     /// [`Emitter::ascii_fold`] spells out instead.
@@ -1371,9 +1418,10 @@ impl Emitter {
             } => {
                 let inner = Emitter {
                     flags: (self.flags | add) & !del,
-                    unbound_above: self.unbound_above,
+                    ..self
                 };
-                out.push_str(if group.is_some() { "(" } else { "(?:" });
+                let captured = group.and_then(|g| self.renumber.get(g).copied().flatten());
+                out.push_str(if captured.is_some() { "(" } else { "(?:" });
                 let was_i = self.rust_casei();
                 let now_i = inner.rust_casei();
                 if was_i != now_i {
@@ -1452,9 +1500,11 @@ impl Emitter {
                 }
             }
             Node::GroupRef(g) => {
+                let g = self.renumber.get(*g).copied().flatten().unwrap_or(0);
                 let _ = write!(out, "(?:\\{g})");
             }
             Node::GroupRefExists { group, yes, no } => {
+                let group = self.renumber.get(*group).copied().flatten().unwrap_or(0);
                 let _ = write!(out, "(?({group})");
                 self.seq(yes, out);
                 out.push('|');

@@ -319,7 +319,7 @@ fn matcher_include_paths() {
     let unmatched: Vec<String> = m
         .get_unmatched_include_patterns()
         .iter()
-        .map(|p| p.original())
+        .map(|p| p.original().to_string())
         .collect();
     assert_eq!(unmatched, vec!["var/**/*.log", "nothing"]);
     let mut n = PatternMatcher::new(None);
@@ -337,7 +337,7 @@ fn pattern_file_lines() {
     assert_eq!(roots, vec![b"/a b".to_vec()]);
     let got: Vec<(PatternStyle, String, Action, bool)> = ie
         .iter()
-        .map(|(p, a)| (p.style(), p.original(), *a, p.recurse_dir()))
+        .map(|(p, a)| (p.style(), p.original().to_string(), *a, p.recurse_dir()))
         .collect();
     assert_eq!(
         got,
@@ -394,7 +394,7 @@ fn pattern_and_exclude_arguments() {
     let got: Vec<(PatternStyle, String, Action)> = args
         .patterns
         .iter()
-        .map(|(p, a)| (p.style(), p.original(), *a))
+        .map(|(p, a)| (p.style(), p.original().to_string(), *a))
         .collect();
     assert_eq!(
         got,

@@ -101,8 +101,7 @@ fn scenario(
     let out = run(cmd);
     let mut theirs: Vec<String> = out.lines().map(str::to_string).collect();
 
-    let mut matcher = PatternMatcher::new(Some(true));
-    matcher.add_inclexcl(pa.patterns);
+    let mut matcher = pa.create_matcher();
     let mut ours = Vec::new();
     for root in &pa.paths {
         rec_walk(cwd, &normpath(root), &mut matcher, &mut ours);
@@ -340,9 +339,7 @@ fn list_with_paths_and_patterns_matches_borg() {
             .collect();
 
         // borg's build_matcher(args.patterns, args.paths)
-        let mut matcher = PatternMatcher::new(None);
-        matcher.add_inclexcl(pa.patterns);
-        matcher.add_includepaths(&pa.paths).unwrap();
+        let mut matcher = pa.archive_matcher().unwrap();
         let ours: Vec<&[u8]> = all.iter().copied().filter(|p| matcher.matches(p)).collect();
         assert_eq!(
             ours.iter().map(|p| display(p)).collect::<Vec<_>>(),
