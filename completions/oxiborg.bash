@@ -203,7 +203,7 @@ _oxiborg() {
 
     case "${cmd}" in
         oxiborg)
-            opts="-v -V -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --version --help benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help"
+            opts="-v -V -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --version --help benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -225,7 +225,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__benchmark)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help cpu crud help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help cpu crud help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -247,7 +247,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__benchmark__subcmd__cpu)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -269,7 +269,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__benchmark__subcmd__crud)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,7 +347,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__break__subcmd__lock)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,7 +369,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__check)
-            opts="-v -h --repository-only --repair --save-space --max-duration --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --repository-only --repair --save-space --max-duration --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -395,7 +395,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__compact)
-            opts="-n -v -h --dry-run --cleanup-commits --threshold --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-n -v -h --dry-run --cleanup-commits --threshold --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -421,7 +421,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__config)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -443,12 +443,88 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__create)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-n -s -e -x -c -C -v -h --dry-run --stats --list --filter --json --stdin-name --stdin-user --stdin-group --stdin-mode --content-from-command --exclude --exclude-from --pattern --patterns-from --exclude-caches --exclude-if-present --keep-exclude-tags --one-file-system --numeric-ids --atime --noatime --noctime --nobirthtime --noflags --noacls --noxattrs --files-cache --comment --timestamp --checkpoint-interval --chunker-params --compression --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stdin-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stdin-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stdin-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stdin-mode)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pattern)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --patterns-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-if-present)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --files-cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --comment)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timestamp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --checkpoint-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chunker-params)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --umask)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -465,7 +541,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__debug)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -487,12 +563,40 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__delete)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-n -s -P -a -v -h --dry-run --list --stats --cache-only --force --keep-security-info --save-space --prefix --glob-archives --sort-by --first --last --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -P)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --glob-archives)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-by)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --first)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --umask)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -509,7 +613,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__diff)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,7 +635,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__export__subcmd__tar)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -553,12 +657,36 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__extract)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-n -e -v -h --list --dry-run --numeric-ids --noflags --noacls --noxattrs --stdout --sparse --exclude --exclude-from --pattern --patterns-from --strip-components --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pattern)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --patterns-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --strip-components)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --umask)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -575,7 +703,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__help)
-            opts="benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help"
+            opts="benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -981,7 +1109,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__import__subcmd__tar)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1003,12 +1131,40 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__info)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-P -a -v -h --json --prefix --glob-archives --sort-by --first --last --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -P)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --glob-archives)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-by)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --first)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --umask)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1025,7 +1181,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__init)
-            opts="-e -v -h --encryption --append-only --storage-quota --make-parent-dirs --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-e -v -h --encryption --append-only --storage-quota --make-parent-dirs --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1059,7 +1215,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__key)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1081,12 +1237,64 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__list)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-P -a -e -v -h --consider-checkpoints --short --format --json --json-lines --prefix --glob-archives --sort-by --first --last --exclude --exclude-from --pattern --patterns-from --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -P)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --glob-archives)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort-by)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --first)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pattern)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --patterns-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --umask)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1103,7 +1311,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__mount)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1125,7 +1333,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__prune)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1147,7 +1355,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__recreate)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1169,7 +1377,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__rename)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1191,7 +1399,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__serve)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1213,7 +1421,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__umount)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1235,7 +1443,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__upgrade)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1257,7 +1465,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__version)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1279,7 +1487,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__with__subcmd__lock)
-            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --lock-wait --help"
+            opts="-v -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_oxiborg_global_optspecs
-    string join \n critical error warning v/info debug log-json show-version show-rc umask= lock-wait= V/version h/help
+    string join \n critical error warning v/info debug log-json show-version show-rc umask= progress lock-wait= V/version h/help
 end
 
 function __fish_oxiborg_needs_command
@@ -34,6 +34,7 @@ complete -c oxiborg -n "__fish_oxiborg_needs_command" -l debug -d 'Enable debug 
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -s V -l version -d 'Print the borg version oxiborg is compatible with (`<prog> 1.4.5`) and exit'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "benchmark" -d 'Benchmark command'
@@ -42,22 +43,22 @@ complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "check" -d 'Check re
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "compact" -d 'Compact segment files in the repository'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "break-lock" -d 'Break the repository lock (e.g. in case it was left by a dead borg)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "with-lock" -d 'Run a user command with the repository lock held'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "create" -d 'Create new archive'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "extract" -d 'Extract archive contents'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "list" -d 'List archive or repository contents'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "info" -d 'Show archive details such as disk space used'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "delete" -d 'Delete an existing repository or archives'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "rename" -d 'Rename an existing archive'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "config" -d 'Get and set repository config options (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "create" -d 'Create a backup (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "debug" -d 'Debugging command (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "delete" -d 'Delete archives or a repository (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "diff" -d 'Find differences in archive contents (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "debug" -d 'Create a backup (not implemented yet). Debugging command (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "diff" -d 'Delete archives or a repository (not implemented yet). Find differences in archive contents (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "export-tar" -d 'Create a tarball from an archive (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "extract" -d 'Extract archive contents (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "import-tar" -d 'Create a backup archive from a tarball (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "info" -d 'Show archive details such as disk space used (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "key" -d 'Manage a keyfile or repokey of a repository (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "list" -d 'List archive or repository contents (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "mount" -d 'Mount an archive or repository as a FUSE filesystem (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "import-tar" -d 'Extract archive contents (not implemented yet). Create a backup archive from a tarball (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "key" -d 'Show archive details such as disk space used (not implemented yet). Manage a keyfile or repokey of a repository (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "mount" -d 'List archive or repository contents (not implemented yet). Mount an archive or repository as a FUSE filesystem (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "prune" -d 'Prune repository archives according to rules (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "recreate" -d 'Re-create archives (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "rename" -d 'Rename an archive (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "serve" -d 'Start the repository server process (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "serve" -d 'Rename an archive (not implemented yet). Start the repository server process (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "umount" -d 'Unmount a FUSE filesystem (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "upgrade" -d 'Upgrade a repository from a previous version (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "version" -d 'Display the client and server version (not implemented yet)'
@@ -72,6 +73,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fis
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -f -a "crud" -d 'Benchmarks create, extract, update and delete (not implemented yet)'
@@ -86,6 +88,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_se
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -97,6 +100,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_se
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from help" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from help" -f -a "crud" -d 'Benchmarks create, extract, update and delete (not implemented yet)'
@@ -121,6 +125,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l debug -d 'Enabl
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l max-duration -d 'Do only a partial repository check for at most SECONDS, resuming where the last one stopped' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l umask -d 'Set umask to M (local only, default: 0077)' -r
@@ -136,6 +141,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l debug -d 'Enab
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l threshold -d 'Set minimum threshold for saved space in PERCENT (default: 10)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l umask -d 'Set umask to M (local only, default: 0077)' -r
@@ -150,6 +156,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l debug -d 'En
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -161,6 +168,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l debug -d 
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -172,7 +180,157 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l debug -d '
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l filter -d 'Only display items with the given status characters' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l stdin-name -d 'Use NAME in archive for stdin data (default: stdin)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l stdin-user -d 'Set user USER in archive for stdin data (default: root)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l stdin-group -d 'Set group GROUP in archive for stdin data (default: wheel)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l stdin-mode -d 'Set mode to M in archive for stdin data (default: 0660)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s e -l exclude -d 'Exclude paths matching PATTERN' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l exclude-from -d 'Read exclude patterns from EXCLUDEFILE, one per line' -r -F
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l pattern -d 'Include/exclude paths matching PATTERN' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l patterns-from -d 'Read include/exclude patterns from PATTERNFILE, one per line' -r -F
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l exclude-if-present -d 'Exclude directories that are tagged by containing a filesystem object with the given NAME' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l files-cache -d 'Operate files cache in MODE (default: ctime,size,inode)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l comment -d 'Add a comment text to the archive' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l timestamp -d 'Manually specify the archive creation date/time (UTC, yyyy-mm-ddThh:mm:ss format)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s c -l checkpoint-interval -d 'Write checkpoint every SECONDS seconds (default: 1800)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l chunker-params -d 'Specify the chunker parameters (ALGO, CHUNK_MIN_EXP, CHUNK_MAX_EXP, HASH_MASK_BITS, HASH_WINDOW_SIZE)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s C -l compression -d 'Select compression algorithm' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s n -l dry-run -d 'Do not create a backup archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s s -l stats -d 'Print statistics for the created archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l list -d 'Output verbose list of items (files, dirs, ...)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l json -d 'Output stats as JSON. Implies --stats'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l content-from-command -d 'Interpret PATH as a command and store its stdout'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l exclude-caches -d 'Exclude directories that contain a CACHEDIR.TAG file'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l keep-exclude-tags -d 'If tag objects are specified with --exclude-if-present, don\'t omit the tag objects themselves'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s x -l one-file-system -d 'Stay in the same file system and do not store mount points of other file systems'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l numeric-ids -d 'Only store numeric user and group identifiers'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l atime -d 'Do store atime into archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l noatime -d 'Do not store atime into archive (the default; deprecated)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l noctime -d 'Do not store ctime into archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l nobirthtime -d 'Do not store birthtime (creation date) into archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l noflags -d 'Do not read and store flags (e.g. NODUMP, IMMUTABLE) into archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l noacls -d 'Do not read and store ACLs into archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l noxattrs -d 'Do not read and store xattrs into archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -s e -l exclude -d 'Exclude paths matching PATTERN' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l exclude-from -d 'Read exclude patterns from EXCLUDEFILE, one per line' -r -F
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l pattern -d 'Include/exclude paths matching PATTERN' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l patterns-from -d 'Read include/exclude patterns from PATTERNFILE, one per line' -r -F
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l strip-components -d 'Remove the specified number of leading path elements' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l list -d 'Output verbose list of items (files, dirs, ...)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -s n -l dry-run -d 'Do not actually change any files'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l numeric-ids -d 'Only obey numeric user and group identifiers'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l noflags -d 'Do not extract/set flags (e.g. NODUMP, IMMUTABLE)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l noacls -d 'Do not extract/set ACLs'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l noxattrs -d 'Do not extract/set xattrs'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l stdout -d 'Write all extracted data to stdout'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l sparse -d 'Create holes in output sparse file from all-zero chunks'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l format -d 'Specify format for file or archive listing' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -s P -l prefix -d 'Only consider archive names starting with this prefix (deprecated)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -s a -l glob-archives -d 'Only consider archive names matching the glob' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l sort-by -d 'Comma-separated list of sorting keys; valid keys are: timestamp, archive, name, id' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l first -d 'Consider first N archives after other filters were applied' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l last -d 'Consider last N archives after other filters were applied' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -s e -l exclude -d 'Exclude paths matching PATTERN' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l exclude-from -d 'Read exclude patterns from EXCLUDEFILE, one per line' -r -F
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l pattern -d 'Include/exclude paths matching PATTERN' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l patterns-from -d 'Read include/exclude patterns from PATTERNFILE, one per line' -r -F
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l consider-checkpoints -d 'Show checkpoint archives in the repository contents list'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l short -d 'Only print file/directory names, nothing else'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l json -d 'Only valid for listing repository contents. Format output as JSON'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l json-lines -d 'Only valid for listing archive contents. Format output as JSON Lines'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -s P -l prefix -d 'Only consider archive names starting with this prefix (deprecated)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -s a -l glob-archives -d 'Only consider archive names matching the glob' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l sort-by -d 'Comma-separated list of sorting keys; valid keys are: timestamp, archive, name, id' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l first -d 'Consider first N archives after other filters were applied' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l last -d 'Consider last N archives after other filters were applied' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l json -d 'Format output as JSON'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s P -l prefix -d 'Only consider archive names starting with this prefix (deprecated)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s a -l glob-archives -d 'Only consider archive names matching the glob' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l sort-by -d 'Comma-separated list of sorting keys; valid keys are: timestamp, archive, name, id' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l first -d 'Consider first N archives after other filters were applied' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l last -d 'Consider last N archives after other filters were applied' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s n -l dry-run -d 'Do not change repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l list -d 'Output verbose list of archives'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s s -l stats -d 'Print statistics for the deleted archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l cache-only -d 'Delete only the local cache for the given repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l force -d 'Force deletion of corrupted archives; use twice if it still does not work'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l keep-security-info -d 'Keep the local security info when deleting a repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l save-space -d 'Work slower, but using less space'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l critical -d 'Work on log level CRITICAL'
@@ -183,18 +341,8 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l debug -d 'Ena
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l umask -d 'Set umask to M (local only, default: 0077)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l critical -d 'Work on log level CRITICAL'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l error -d 'Work on log level ERROR'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l warning -d 'Work on log level WARNING (the default)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s v -l info -l verbose -d 'Work on log level INFO'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l debug -d 'Enable debug output; work on log level DEBUG'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l log-json -d 'Output one JSON object per log line instead of formatted text'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l show-version -d 'Show/log the borg version'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l critical -d 'Work on log level CRITICAL'
@@ -205,18 +353,8 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l debug -d 'Enab
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l umask -d 'Set umask to M (local only, default: 0077)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l critical -d 'Work on log level CRITICAL'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l error -d 'Work on log level ERROR'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l warning -d 'Work on log level WARNING (the default)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s v -l info -l verbose -d 'Work on log level INFO'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l debug -d 'Enable debug output; work on log level DEBUG'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l log-json -d 'Output one JSON object per log line instead of formatted text'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l show-version -d 'Show/log the borg version'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l critical -d 'Work on log level CRITICAL'
@@ -227,6 +365,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l debug -d 'Enabl
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -238,18 +377,8 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l debug -d 
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l umask -d 'Set umask to M (local only, default: 0077)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l critical -d 'Work on log level CRITICAL'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l error -d 'Work on log level ERROR'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l warning -d 'Work on log level WARNING (the default)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -s v -l info -l verbose -d 'Work on log level INFO'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l debug -d 'Enable debug output; work on log level DEBUG'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l log-json -d 'Output one JSON object per log line instead of formatted text'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l show-version -d 'Show/log the borg version'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l critical -d 'Work on log level CRITICAL'
@@ -260,18 +389,8 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l debug -d 
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l umask -d 'Set umask to M (local only, default: 0077)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l critical -d 'Work on log level CRITICAL'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l error -d 'Work on log level ERROR'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l warning -d 'Work on log level WARNING (the default)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -s v -l info -l verbose -d 'Work on log level INFO'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l debug -d 'Enable debug output; work on log level DEBUG'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l log-json -d 'Output one JSON object per log line instead of formatted text'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l show-version -d 'Show/log the borg version'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l critical -d 'Work on log level CRITICAL'
@@ -282,18 +401,8 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l debug -d 'Enable
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l umask -d 'Set umask to M (local only, default: 0077)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l critical -d 'Work on log level CRITICAL'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l error -d 'Work on log level ERROR'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l warning -d 'Work on log level WARNING (the default)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -s v -l info -l verbose -d 'Work on log level INFO'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l debug -d 'Enable debug output; work on log level DEBUG'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l log-json -d 'Output one JSON object per log line instead of formatted text'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l show-version -d 'Show/log the borg version'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l critical -d 'Work on log level CRITICAL'
@@ -304,6 +413,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l debug -d 'Enab
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -315,6 +425,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l debug -d 'Enab
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -326,18 +437,8 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l debug -d 'E
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l umask -d 'Set umask to M (local only, default: 0077)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l critical -d 'Work on log level CRITICAL'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l error -d 'Work on log level ERROR'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l warning -d 'Work on log level WARNING (the default)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -s v -l info -l verbose -d 'Work on log level INFO'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l debug -d 'Enable debug output; work on log level DEBUG'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l log-json -d 'Output one JSON object per log line instead of formatted text'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l show-version -d 'Show/log the borg version'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l critical -d 'Work on log level CRITICAL'
@@ -348,6 +449,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l debug -d 'Enab
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -359,6 +461,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l debug -d 'Ena
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -370,6 +473,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l debug -d 'En
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -381,32 +485,33 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l debug -d 'En
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "benchmark" -d 'Benchmark command'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "init" -d 'Initialize an empty repository'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "check" -d 'Check repository consistency (the repository part; archive checks are not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "compact" -d 'Compact segment files in the repository'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "break-lock" -d 'Break the repository lock (e.g. in case it was left by a dead borg)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "with-lock" -d 'Run a user command with the repository lock held'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "config" -d 'Get and set repository config options (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "create" -d 'Create a backup (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "debug" -d 'Debugging command (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "delete" -d 'Delete archives or a repository (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "diff" -d 'Find differences in archive contents (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "export-tar" -d 'Create a tarball from an archive (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "extract" -d 'Extract archive contents (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "import-tar" -d 'Create a backup archive from a tarball (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "info" -d 'Show archive details such as disk space used (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "key" -d 'Manage a keyfile or repokey of a repository (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "list" -d 'List archive or repository contents (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "mount" -d 'Mount an archive or repository as a FUSE filesystem (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "prune" -d 'Prune repository archives according to rules (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "recreate" -d 'Re-create archives (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "rename" -d 'Rename an archive (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "serve" -d 'Start the repository server process (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "umount" -d 'Unmount a FUSE filesystem (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "upgrade" -d 'Upgrade a repository from a previous version (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "version" -d 'Display the client and server version (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock config create debug delete diff export-tar extract import-tar info key list mount prune recreate rename serve umount upgrade version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "benchmark" -d 'Benchmark command'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "init" -d 'Initialize an empty repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "check" -d 'Check repository consistency (the repository part; archive checks are not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "compact" -d 'Compact segment files in the repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "break-lock" -d 'Break the repository lock (e.g. in case it was left by a dead borg)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "with-lock" -d 'Run a user command with the repository lock held'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "create" -d 'Create new archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "extract" -d 'Extract archive contents'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "list" -d 'List archive or repository contents'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "info" -d 'Show archive details such as disk space used'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "delete" -d 'Delete an existing repository or archives'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "rename" -d 'Rename an existing archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "config" -d 'Get and set repository config options (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "debug" -d 'Create a backup (not implemented yet). Debugging command (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "diff" -d 'Delete archives or a repository (not implemented yet). Find differences in archive contents (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "export-tar" -d 'Create a tarball from an archive (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "import-tar" -d 'Extract archive contents (not implemented yet). Create a backup archive from a tarball (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "key" -d 'Show archive details such as disk space used (not implemented yet). Manage a keyfile or repokey of a repository (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "mount" -d 'List archive or repository contents (not implemented yet). Mount an archive or repository as a FUSE filesystem (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "prune" -d 'Prune repository archives according to rules (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "recreate" -d 'Re-create archives (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "serve" -d 'Rename an archive (not implemented yet). Start the repository server process (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "umount" -d 'Unmount a FUSE filesystem (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "upgrade" -d 'Upgrade a repository from a previous version (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "version" -d 'Display the client and server version (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and __fish_seen_subcommand_from benchmark" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and __fish_seen_subcommand_from benchmark" -f -a "crud" -d 'Benchmarks create, extract, update and delete (not implemented yet)'
