@@ -46,69 +46,14 @@ pub fn iso_local(dt: chrono::DateTime<Local>) -> String {
     dt.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
 }
 
-/// borg's `format_file_size` (decimal units, two decimals above 1000).
+/// borg's `format_file_size` (decimal units, two decimals).
 pub fn format_file_size(v: u64) -> String {
-    let units = ["", "k", "M", "G", "T", "P", "E", "Z"];
-    let mut num = v as f64;
-    let mut prec = 0;
-    let mut unit = "Y";
-    let mut found = false;
-    for u in units {
-        if ((num * 100.0).round() / 100.0).abs() < 1000.0 {
-            unit = u;
-            found = true;
-            break;
-        }
-        num /= 1000.0;
-        prec = 2;
-    }
-    if !found {
-        unit = "Y";
-    }
-    format!("{num:.prec$} {unit}B")
+    oxiborg_textfmt::format_file_size(i128::from(v), 2, false, false)
 }
 
 /// Python's `stat.filemode`.
 pub fn filemode(mode: u32) -> String {
-    let t = match mode & 0o170000 {
-        0o040000 => 'd',
-        0o120000 => 'l',
-        0o010000 => 'p',
-        0o060000 => 'b',
-        0o020000 => 'c',
-        0o140000 => 's',
-        0o100000 => '-',
-        _ => '?',
-    };
-    let mut s = String::new();
-    s.push(t);
-    let bits = [
-        (0o400, 'r'),
-        (0o200, 'w'),
-        (0o100, 'x'),
-        (0o040, 'r'),
-        (0o020, 'w'),
-        (0o010, 'x'),
-        (0o004, 'r'),
-        (0o002, 'w'),
-        (0o001, 'x'),
-    ];
-    for (i, (bit, c)) in bits.iter().enumerate() {
-        let mut ch = if mode & bit != 0 { *c } else { '-' };
-        let special = match i {
-            2 => Some((0o4000, 's', 'S')),
-            5 => Some((0o2000, 's', 'S')),
-            8 => Some((0o1000, 't', 'T')),
-            _ => None,
-        };
-        if let Some((sb, with_x, without_x)) = special {
-            if mode & sb != 0 {
-                ch = if mode & bit != 0 { with_x } else { without_x };
-            }
-        }
-        s.push(ch);
-    }
-    s
+    oxiborg_textfmt::filemode(mode)
 }
 
 /// Parse `--timestamp` (UTC `yyyy-mm-ddThh:mm:ss`, or a reference file).

@@ -682,8 +682,7 @@ fn chunk_worker(rx: Receiver<ChunkTask>, store: &Store<'_, '_>, key: &Key) {
     }
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> String {
-    let _ = path;
+fn io_err(e: std::io::Error) -> String {
     match e.raw_os_error() {
         Some(code) => format!("[Errno {code}] {}", strip_os_suffix(&e.to_string())),
         None => e.to_string(),
@@ -833,12 +832,12 @@ fn process_fs(
     if ft.is_file() {
         let mut file = match File::open(path) {
             Ok(f) => f,
-            Err(e) => return fail(io_err(path, e)),
+            Err(e) => return fail(io_err(e)),
         };
         // Re-stat the open file: what we read must be what we describe.
         let st = match file.metadata() {
             Ok(m) => m,
-            Err(e) => return fail(io_err(path, e)),
+            Err(e) => return fail(io_err(e)),
         };
         if let Err(e) = meta::stat_simple_attrs(&mut item, &st, &opts.meta) {
             return fail(e);
@@ -934,7 +933,7 @@ fn process_fs(
                     changed,
                 }
             }
-            Err(e) => fail(io_err(path, e)),
+            Err(e) => fail(io_err(e)),
         }
     } else {
         if let Err(e) = meta::stat_ext_attrs(&mut item, path, st, &opts.meta) {
@@ -945,7 +944,7 @@ fn process_fs(
         } else if ft.is_symlink() {
             match std::fs::read_link(path) {
                 Ok(t) => item.source = Some(t.as_os_str().as_bytes().to_vec()),
-                Err(e) => return fail(io_err(path, e)),
+                Err(e) => return fail(io_err(e)),
             }
             's'
         } else if ft.is_fifo() || ft.is_block_device() || ft.is_char_device() {
@@ -1011,11 +1010,6 @@ fn collect(
     let mut flush =
         |buffer: &mut Vec<u8>, all: bool, refs: &mut ChunkIndex, stats: &mut Stats| -> Result<()> {
             let cuts: Vec<usize> = items_chunker.split(buffer).map(|c| c.len()).collect();
-            let keep = if all {
-                0
-            } else {
-                cuts.last().copied().unwrap_or(0)
-            };
             let mut off = 0;
             for len in cuts.iter().take(if all {
                 cuts.len()
@@ -1031,7 +1025,6 @@ fn collect(
                 item_ids.push(id);
                 off += len;
             }
-            let _ = keep;
             buffer.drain(..off);
             Ok(())
         };
@@ -1192,14 +1185,11 @@ impl Walker<'_, '_, '_> {
     fn walk_root(&mut self, given: &Path) {
         let raw = given.as_os_str().as_bytes();
         // Slashdot hack: everything before `/./` is not stored.
-        let (strip, _) = match find_slashdot(raw) {
-            Some(i) => (Some(i), ()),
-            None => (None, ()),
-        };
+        let strip = find_slashdot(raw);
         let path = PathBuf::from(OsStr::from_bytes(&normpath(raw)));
         let st = match std::fs::symlink_metadata(&path) {
             Ok(st) => st,
-            Err(e) => return self.warn(&path, io_err(&path, e)),
+            Err(e) => return self.warn(&path, io_err(e)),
         };
         let restrict_dev = self.opts.one_file_system.then(|| st.dev());
         let strip_prefix = strip.map(|i| normpath(&raw[..i]));
@@ -1243,7 +1233,7 @@ impl Walker<'_, '_, '_> {
             None => match std::fs::symlink_metadata(path) {
                 Ok(st) => st,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
-                Err(e) => return self.warn(path, io_err(path, e)),
+                Err(e) => return self.warn(path, io_err(e)),
             },
         };
         if recurse_excluded_dir && !st.is_dir() {
@@ -1287,7 +1277,7 @@ impl Walker<'_, '_, '_> {
                         .filter_map(|e| e.ok())
                         .map(|e| (std::os::unix::fs::DirEntryExt::ino(&e), e.file_name()))
                         .collect(),
-                    Err(e) => return self.warn(path, io_err(path, e)),
+                    Err(e) => return self.warn(path, io_err(e)),
                 };
                 entries.sort();
                 for (_, name) in entries {
@@ -1355,35 +1345,7 @@ fn find_slashdot(raw: &[u8]) -> Option<usize> {
 }
 
 /// Python's `os.path.normpath` on bytes.
-pub fn normpath(p: &[u8]) -> Vec<u8> {
-    if p.is_empty() {
-        return b".".to_vec();
-    }
-    let initial = if p.starts_with(b"//") && !p.starts_with(b"///") {
-        2
-    } else if p.starts_with(b"/") {
-        1
-    } else {
-        0
-    };
-    let mut out: Vec<&[u8]> = Vec::new();
-    for comp in p.split(|&b| b == b'/') {
-        if comp.is_empty() || comp == b"." {
-            continue;
-        }
-        if comp != b".." || (initial == 0 && out.is_empty()) || out.last() == Some(&&b".."[..]) {
-            out.push(comp);
-        } else if !out.is_empty() {
-            out.pop();
-        }
-    }
-    let mut r = vec![b'/'; initial];
-    r.extend_from_slice(&out.join(&b'/'));
-    if r.is_empty() {
-        r.push(b'.');
-    }
-    r
-}
+pub use oxiborg_patterns::normpath;
 
 /// borg's `make_path_safe`: no leading `/`, no leading `../`, root is `.`.
 pub fn make_path_safe(p: &[u8]) -> Vec<u8> {

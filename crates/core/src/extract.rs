@@ -463,7 +463,7 @@ impl Writer<'_, '_> {
         let mut local_err = None;
         let mut len = 0u64;
         let mut hole = false;
-        for c in chunks {
+        for _ in chunks {
             let d = self.next_chunk().map_err(FileError::Fatal)?;
             len += d.len() as u64;
             let Some(f) = file.as_mut() else { continue };
@@ -477,7 +477,6 @@ impl Writer<'_, '_> {
                 local_err = Some(e.to_string());
                 file = None;
             }
-            let _ = c;
         }
         if let Some(e) = local_err {
             return Err(FileError::Local(e));

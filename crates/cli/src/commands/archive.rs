@@ -150,9 +150,6 @@ impl CreateObserver for CliObserver<'_> {
                 return;
             }
         }
-        if status == 'x' && self.filter.is_none() {
-            // borg lists excluded items only when asked to with --filter.
-        }
         let path = String::from_utf8_lossy(path);
         if self.ctx.logger.json() {
             let line = serde_json::json!({"type": "file_status", "status": status.to_string(), "path": path});
