@@ -350,3 +350,83 @@ fn patterns_strip_components_and_errors() {
     );
     assert!(String::from_utf8_lossy(&l.stdout).contains("d/keep/locked"));
 }
+
+/// `--checkpoint-interval`: checkpoints inside large files leave part items
+/// (`PATH.borg_part_N`) in the final archive as borg's do, no checkpoint
+/// archive stays behind, borg's `check --verify-data` finds no orphan, and
+/// borg extracts the files intact.
+#[test]
+fn checkpoints_write_part_items_that_borg_accepts() {
+    let o = oxiborg_oracle::require_oracle!();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let base = t.join("base");
+    let src = t.join("src");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    // Incompressible data through zlib,9 keeps the run above a few seconds.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..2 {
+        let mut data = vec![0u8; 24 << 20];
+        for b in data.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        std::fs::write(src.join(format!("d/big{i}")), &data).unwrap();
+    }
+    for i in 0..50 {
+        std::fs::write(src.join(format!("d/small{i}")), format!("{i}\n")).unwrap();
+    }
+    let repo = t.join("repo");
+    let r = repo.to_str().unwrap();
+    run(ox(&base).args(["init", "-e", "repokey-blake2", r]), "init");
+    run(
+        ox(&base).current_dir(&src).args([
+            "create",
+            "--checkpoint-interval",
+            "1",
+            "--compression",
+            "zlib,9",
+            &format!("{r}::a"),
+            "d",
+        ]),
+        "create with checkpoints",
+    );
+    let archives = run(
+        borg(&o, Borg::V14, &base).args(["list", "--consider-checkpoints", "--short", r]),
+        "borg list",
+    );
+    assert_eq!(String::from_utf8_lossy(&archives.stdout).trim(), "a");
+    let parts = run(
+        borg(&o, Borg::V14, &base).args([
+            "list",
+            "--consider-part-files",
+            "--short",
+            &format!("{r}::a"),
+        ]),
+        "borg list parts",
+    );
+    let parts = String::from_utf8_lossy(&parts.stdout).into_owned();
+    assert!(parts.contains(".borg_part_1"), "no part items:\n{parts}");
+    run(
+        borg(&o, Borg::V14, &base).args(["check", "--verify-data", r]),
+        "borg check --verify-data",
+    );
+    let out = t.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    run(
+        borg(&o, Borg::V14, &base)
+            .current_dir(&out)
+            .args(["extract", &format!("{r}::a")]),
+        "borg extract",
+    );
+    for i in 0..2 {
+        let name = format!("d/big{i}");
+        assert!(
+            std::fs::read(src.join(&name)).unwrap() == std::fs::read(out.join(&name)).unwrap(),
+            "{name} differs"
+        );
+    }
+    assert!(!out.join("d/big0.borg_part_1").exists());
+}

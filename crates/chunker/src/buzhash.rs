@@ -173,6 +173,16 @@ impl BuzhashChunker {
     /// or at EOF the answer is always [`Cut::Chunk`] or [`Cut::End`]. Extra
     /// bytes beyond `max_size` are ignored. Allocates nothing.
     pub fn find_cut(&self, data: &[u8], eof: bool) -> Cut {
+        self.find_cut_from(data, eof, 0)
+    }
+
+    /// [`BuzhashChunker::find_cut`] that skips cut positions below `from`,
+    /// which an earlier call on a prefix of `data` already rejected: after a
+    /// [`Cut::NeedMore`] for `n` bytes, positions below `n - window_size`
+    /// are decided, so a caller that reads on may pass that as `from`. The
+    /// answer is the same as `find_cut(data, eof)`'s, because every window
+    /// hash depends only on the window's own bytes.
+    pub fn find_cut_from(&self, data: &[u8], eof: bool, from: usize) -> Cut {
         let n = data.len();
         if n == 0 {
             return if eof { Cut::End } else { Cut::NeedMore };
@@ -187,7 +197,7 @@ impl BuzhashChunker {
         } else {
             (n, eof)
         };
-        match self.scan(&data[..limit]) {
+        match self.scan(&data[..limit], from) {
             Some(p) => Cut::Chunk(p),
             None if decided => Cut::Chunk(limit),
             None => Cut::NeedMore,
@@ -206,29 +216,33 @@ impl BuzhashChunker {
         })
     }
 
-    /// First position `p` in `[MIN, data.len() - W)` whose window hash
+    /// First position `p` in `[max(MIN, from), data.len() - W)` whose window hash
     /// matches the mask. Requires `data.len() >= MIN + W + 1`.
     ///
     /// All hashes here are kept rotated right by `mask_bits` (the tables are
     /// pre-rotated, and rotation commutes with the rolling update). Then
     /// "the low `mask_bits` bits are zero" becomes "the value is below
     /// `limit`", a single compare that does not destroy the register.
-    fn scan(&self, data: &[u8]) -> Option<usize> {
+    fn scan(&self, data: &[u8], from: usize) -> Option<usize> {
+        let start = self.min.max(from);
+        if start >= data.len() - self.window {
+            return None;
+        }
         match self.lane_len {
-            LaneLen::K1 => self.scan_with::<1024>(data, 1024),
-            LaneLen::K4 => self.scan_with::<4096>(data, 4096),
-            LaneLen::K16 => self.scan_with::<16384>(data, 16384),
-            LaneLen::K64 => self.scan_with::<65536>(data, 65536),
-            LaneLen::Dyn(len) => self.scan_with::<0>(data, len),
+            LaneLen::K1 => self.scan_with::<1024>(data, 1024, start),
+            LaneLen::K4 => self.scan_with::<4096>(data, 4096, start),
+            LaneLen::K16 => self.scan_with::<16384>(data, 16384, start),
+            LaneLen::K64 => self.scan_with::<65536>(data, 65536, start),
+            LaneLen::Dyn(len) => self.scan_with::<0>(data, len, start),
         }
     }
 
     /// [`BuzhashChunker::scan`] with blocks of `LANES` lanes of `len`
     /// positions; `LEN` is `len` as a compile-time constant, or 0.
-    fn scan_with<const LEN: usize>(&self, data: &[u8], len: usize) -> Option<usize> {
+    fn scan_with<const LEN: usize>(&self, data: &[u8], len: usize, start: usize) -> Option<usize> {
         let w = self.window;
         let hi = data.len() - w;
-        let mut pos = self.min;
+        let mut pos = start;
         let mut h = self.rotated_hash(&data[pos..pos + w]);
         while hi - pos >= LANES * len {
             let block = if LEN == 0 {

@@ -55,7 +55,7 @@ pub use crate::params::{
 pub use crate::table::{buzhash, buzhash_update, BuzhashTable, TABLE_BASE};
 
 use crate::fixed::{FixedReader, NoSeek, Plan};
-use crate::reader::BuzhashReader;
+use crate::reader::{BuzhashReader, OwnedBuzhashReader};
 
 /// How a chunk's bytes were obtained (borg's `CH_DATA`, `CH_ALLOC`, `CH_HOLE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -199,6 +199,18 @@ impl Chunker {
         Chunks { inner }
     }
 
+    /// Chunk a reader into owned chunks: each chunk's bytes are read into
+    /// their own buffer and returned without a copy (buzhash), so the only
+    /// memory held is the chunk being read. Same cut points as
+    /// [`Chunker::chunks`].
+    pub fn owned_chunks<R: Read>(&self, reader: R) -> OwnedChunks<R> {
+        let inner = match self {
+            Chunker::Buzhash(c) => OwnedInner::Buzhash(OwnedBuzhashReader::new(c.clone(), reader)),
+            Chunker::Fixed(_) => OwnedInner::Fixed(self.chunks(reader)),
+        };
+        OwnedChunks { inner }
+    }
+
     /// Split `data`, a complete stream, into chunks (borrowed slices).
     pub fn split<'a>(&'a self, data: &'a [u8]) -> SliceChunks<'a> {
         let lengths: Box<dyn Iterator<Item = usize> + 'a> = match self {
@@ -251,6 +263,46 @@ impl<'a> Iterator for SliceChunks<'a> {
 enum ChunksInner<R> {
     Buzhash(BuzhashReader<R>),
     Fixed(FixedReader<NoSeek<R>>),
+}
+
+#[derive(Debug)]
+enum OwnedInner<R> {
+    Buzhash(OwnedBuzhashReader<R>),
+    Fixed(Chunks<R>),
+}
+
+/// Owned chunks of a reader; see [`Chunker::owned_chunks`].
+#[derive(Debug)]
+pub struct OwnedChunks<R> {
+    inner: OwnedInner<R>,
+}
+
+impl<R: Read> OwnedChunks<R> {
+    /// The next chunk; `None` at the end. An all-zero chunk read from the
+    /// stream keeps its bytes and is marked [`Allocation::Alloc`].
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        match &mut self.inner {
+            OwnedInner::Buzhash(r) => Ok(r.next_owned()?.map(|(offset, data)| {
+                let allocation = if is_all_zero(&data) {
+                    Allocation::Alloc
+                } else {
+                    Allocation::Data
+                };
+                Chunk {
+                    offset,
+                    size: data.len(),
+                    data,
+                    allocation,
+                }
+            })),
+            OwnedInner::Fixed(c) => Ok(c.next_chunk()?.map(|c| Chunk {
+                offset: c.offset,
+                size: c.size,
+                data: c.data.to_vec(),
+                allocation: c.allocation,
+            })),
+        }
+    }
 }
 
 /// Streaming chunks of a reader; see [`Chunker::chunks`].

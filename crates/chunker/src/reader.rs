@@ -26,8 +26,10 @@ pub(crate) struct BuzhashReader<R> {
 impl<R: Read> BuzhashReader<R> {
     pub(crate) fn new(chunker: BuzhashChunker, reader: R, buf: Vec<u8>) -> Self {
         // Compaction moves fewer than `max` bytes once per `cap - max` bytes
-        // consumed; with `cap = 4 * max` that is at most a third of the data.
-        let cap = (4 * chunker.max_size()).max(buf.len());
+        // consumed; with `cap = 2 * max` that is at most once per byte, a
+        // memmove far cheaper than the hashing, while each reader holds no
+        // more than two maximum-size chunks.
+        let cap = (2 * chunker.max_size()).max(buf.len());
         BuzhashReader {
             chunker,
             reader,
@@ -50,7 +52,7 @@ impl<R: Read> BuzhashReader<R> {
                     let new_len = (self.buf.len() * 2).max(INITIAL_BUFFER).min(self.cap);
                     self.buf.resize(new_len, 0);
                 } else {
-                    // end - start < max <= cap / 4: this frees at least 3/4.
+                    // end - start < max <= cap / 2: this frees more than half.
                     self.buf.copy_within(self.start..self.end, 0);
                     self.end -= self.start;
                     self.start = 0;
@@ -86,6 +88,86 @@ impl<R: Read> BuzhashReader<R> {
             Cut::NeedMore => Err(io::Error::other(
                 "chunker needs more data after a full fill",
             )),
+        }
+    }
+}
+
+/// Bytes read per step once a chunk is longer than the minimum size: each
+/// step is scanned at once, so at most this much (plus the window) is read
+/// past a cut and carried over into the next chunk.
+const READ_STEP: usize = 256 * 1024;
+
+/// Streaming buzhash chunking into owned buffers: each chunk is read into its
+/// own `Vec`, which is handed to the caller without a copy. Memory held here
+/// is only the chunk being read; the scan resumes where the last read ended
+/// ([`BuzhashChunker::find_cut_from`]), so nothing is hashed twice.
+#[derive(Debug)]
+pub(crate) struct OwnedBuzhashReader<R> {
+    chunker: BuzhashChunker,
+    reader: R,
+    /// The current chunk's bytes read so far (and perhaps a little more).
+    buf: Vec<u8>,
+    eof: bool,
+    /// Cut positions below this are already rejected.
+    from: usize,
+    /// Stream offset of `buf[0]`.
+    offset: u64,
+}
+
+impl<R: Read> OwnedBuzhashReader<R> {
+    pub(crate) fn new(chunker: BuzhashChunker, reader: R) -> Self {
+        OwnedBuzhashReader {
+            chunker,
+            reader,
+            buf: Vec::new(),
+            eof: false,
+            from: 0,
+            offset: 0,
+        }
+    }
+
+    /// Read up to `want` more bytes (fewer only at EOF).
+    fn read_more(&mut self, want: usize) -> io::Result<()> {
+        self.buf.reserve(want);
+        let got = (&mut self.reader)
+            .take(want as u64)
+            .read_to_end(&mut self.buf)?;
+        if got < want {
+            self.eof = true;
+        }
+        Ok(())
+    }
+
+    /// The next chunk as `(stream offset, bytes)`.
+    pub(crate) fn next_owned(&mut self) -> io::Result<Option<(u64, Vec<u8>)>> {
+        let w = self.chunker.window_size();
+        let min_scan = self.chunker.min_size() + w + 1;
+        let max = self.chunker.max_size();
+        loop {
+            let n = self.buf.len();
+            match self.chunker.find_cut_from(&self.buf, self.eof, self.from) {
+                Cut::Chunk(len) => {
+                    let mut rest = Vec::with_capacity((n - len).max(min_scan));
+                    rest.extend_from_slice(&self.buf[len..]);
+                    let mut chunk = std::mem::replace(&mut self.buf, rest);
+                    chunk.truncate(len);
+                    self.from = 0;
+                    let offset = self.offset;
+                    self.offset += len as u64;
+                    return Ok(Some((offset, chunk)));
+                }
+                Cut::End => return Ok(None),
+                Cut::NeedMore => {
+                    let target = if n < min_scan {
+                        min_scan
+                    } else {
+                        // find_cut scanned [min, n - w) and found nothing.
+                        self.from = n - w;
+                        n + READ_STEP
+                    };
+                    self.read_more(target.min(max).max(n + 1) - n)?;
+                }
+            }
         }
     }
 }
@@ -220,5 +302,52 @@ mod tests {
         }
         assert_eq!(total, data.len());
         assert!(errors > 0);
+    }
+
+    #[test]
+    fn owned_chunks_equal_slice_chunks() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let mut data = vec![0u8; 3_000_000];
+        rng.fill_bytes(&mut data);
+        data[1_000_000..1_600_000].fill(0);
+        for params in [
+            "10,16,12,4095",
+            "6,12,8,63",
+            "buzhash,15,19,17,4095",
+            "19,23,21,4095",
+            "10,11,10,63",
+            "fixed,4096,1000",
+        ] {
+            let params: ChunkerParams = params.parse().unwrap();
+            let chunker = Chunker::new(params, 5).unwrap();
+            for len in [0usize, 1, 100, 70_000, data.len()] {
+                let data = &data[..len];
+                let want: Vec<&[u8]> = chunker.split(data).collect();
+                for max_read in [1usize << 20, 7, 4096] {
+                    if max_read < 4096 && len > 100_000 {
+                        continue;
+                    }
+                    let reader = Jittery {
+                        data,
+                        rng: rand::rngs::StdRng::seed_from_u64(max_read as u64),
+                        max_read,
+                    };
+                    let mut owned = chunker.owned_chunks(reader);
+                    let mut offset = 0u64;
+                    let mut got = Vec::new();
+                    while let Some(c) = owned.next_chunk().unwrap() {
+                        assert_eq!(c.offset, offset, "{params:?} {len}");
+                        assert_eq!(c.size, c.data.len());
+                        assert_eq!(
+                            c.allocation == Allocation::Alloc,
+                            c.data.iter().all(|&b| b == 0)
+                        );
+                        offset += c.size as u64;
+                        got.push(c.data);
+                    }
+                    assert_eq!(got, want, "{params:?} len {len} max_read {max_read}");
+                }
+            }
+        }
     }
 }

@@ -18,14 +18,26 @@ use oxiborg_cli_args::{Cli, Command, LogLevel, BORG_COMPAT_VERSION, OXIBORG_VERS
 use exit::{class, classify, error_code, rc_status, CliError, ExitMode};
 use log::Logger;
 
-/// mimalloc keeps freed memory for reuse instead of trimming and
-/// re-faulting it, which matters for batched reads (`get_many` holds a batch
-/// of objects, frees it, and allocates the next).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// borg's default umask for everything it creates locally.
 const DEFAULT_UMASK: u32 = 0o077;
+
+fn install_signal_handlers() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use std::sync::atomic::Ordering;
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        std::thread::spawn(move || {
+            for sig in signals.forever() {
+                if sig == SIGINT
+                    && commands::archive::CHECKPOINT_ON_SIGINT.load(Ordering::SeqCst)
+                    && !commands::archive::SIGINT.swap(true, Ordering::SeqCst)
+                {
+                    continue;
+                }
+                commands::archive::INTERRUPTED.store(true, Ordering::SeqCst);
+            }
+        });
+    }
+}
 
 fn main() -> ExitCode {
     let prog = std::env::args_os()
@@ -55,10 +67,10 @@ fn main() -> ExitCode {
         logger.log(LogLevel::Info, "borg.output.show-version", &msg, None, true);
     }
 
-    // SIGINT/SIGTERM stop running work cleanly: nothing is committed.
-    let _ = ctrlc::set_handler(|| {
-        commands::archive::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-    });
+    // SIGTERM, and SIGINT outside `create`, stop running work cleanly:
+    // nothing is committed. The first SIGINT during `create` asks for a
+    // checkpoint and a stop instead (borg's SigIntManager).
+    install_signal_handlers();
     let ctx = commands::Ctx {
         logger: logger.clone(),
         lock_wait: std::time::Duration::from_secs(cli.common.lock_wait.unwrap_or(1)),
@@ -90,7 +102,7 @@ fn run(ctx: &commands::Ctx, command: Option<Command>) -> anyhow::Result<u8> {
     match command {
         // Like argparse: a bare `oxiborg` prints help and succeeds.
         None => commands::print_out(&oxiborg_cli_args::help_for(&[])),
-        Some(Command::Benchmark(b)) => commands::benchmark::run(b.command),
+        Some(Command::Benchmark(b)) => commands::benchmark::run(ctx, b.command),
         Some(Command::Init(a)) => commands::init::run(ctx, &a),
         Some(Command::Check(a)) => commands::check::run(ctx, &a),
         Some(Command::Compact(a)) => commands::compact::run(ctx, &a),

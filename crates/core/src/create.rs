@@ -126,6 +126,8 @@ pub struct CreateOptions {
     pub threads: usize,
     /// Paths never to back up (the repository and the cache), as (dev, ino).
     pub skip_inodes: Vec<(u64, u64)>,
+    /// `--checkpoint-interval` (`None` for 0: no timed checkpoints).
+    pub checkpoint_interval: Option<std::time::Duration>,
 }
 
 /// Statistics of one archive (borg's `Statistics`).
@@ -139,6 +141,12 @@ pub struct Stats {
     pub usize: u64,
     /// Regular files processed.
     pub nfiles: u64,
+    /// Original size of the files that were also stored in parts.
+    pub osize_parts: u64,
+    /// Stored size of the files that were also stored in parts.
+    pub csize_parts: u64,
+    /// Part items written (checkpoints inside files).
+    pub nfiles_parts: u64,
 }
 
 /// What `create` produced.
@@ -319,6 +327,24 @@ impl<'a, 'r> Store<'a, 'r> {
         Ok(Some(out))
     }
 
+    /// Drop one reference to `id`; an object left without references is
+    /// deleted from the repository (borg's `chunk_decref`).
+    pub(crate) fn release(&self, id: &[u8; 32]) -> Result<()> {
+        let gone = {
+            let mut idx = self.index.lock().expect("chunk index");
+            match idx.decref(id)? {
+                Some(0) => idx.remove(id),
+                _ => None,
+            }
+        };
+        if let Some((_, _, csize)) = gone {
+            self.repo.lock().expect("repository lock").delete(id)?;
+            let mut u = self.usize.lock().expect("stats");
+            *u = u.saturating_sub(u64::from(csize));
+        }
+        Ok(())
+    }
+
     pub(crate) fn next_nonce(&self) -> Option<u64> {
         self.nonces.lock().expect("nonces").end_of_reservation()
     }
@@ -355,15 +381,77 @@ struct Job {
     kind: JobKind,
 }
 
+/// What a file's result channel carries.
+enum ChunkMsg {
+    /// Chunk `index` was stored (or failed).
+    Chunk(usize, Result<ChunkListEntry>),
+    /// Every chunk is submitted: `chunks` of them; `changed` tells whether
+    /// the file's ctime moved while it was read.
+    End { chunks: usize, changed: bool },
+    /// Reading failed after `chunks` chunks were submitted.
+    ReadError { chunks: usize, message: String },
+}
+
 /// The receiving end of one file's chunk results.
-type ChunkResults = Receiver<(usize, Result<ChunkListEntry>)>;
+type ChunkResults = Receiver<ChunkMsg>;
 
 struct ChunkTask {
     data: Vec<u8>,
     size: usize,
     zero: bool,
     index: usize,
-    reply: Sender<(usize, Result<ChunkListEntry>)>,
+    reply: Sender<ChunkMsg>,
+}
+
+/// Lets the collector stop new chunks from entering the pool and wait until
+/// every chunk in it is stored, so that a checkpoint commit holds no chunk
+/// that no item references.
+struct Gate {
+    /// (closed, chunks submitted and not yet stored)
+    state: Mutex<(bool, usize)>,
+    cv: Condvar,
+}
+
+impl Gate {
+    fn new() -> Self {
+        Gate {
+            state: Mutex::new((false, 0)),
+            cv: Condvar::new(),
+        }
+    }
+
+    /// Wait while closed, then count one chunk in.
+    fn enter(&self) {
+        let mut st = self.state.lock().expect("gate");
+        while st.0 {
+            st = self.cv.wait(st).expect("gate");
+        }
+        st.1 += 1;
+    }
+
+    /// Count one chunk out (after its reply is sent).
+    fn leave(&self) {
+        let mut st = self.state.lock().expect("gate");
+        st.1 -= 1;
+        if st.1 == 0 {
+            self.cv.notify_all();
+        }
+    }
+
+    /// Close and wait until every chunk in the pool is stored.
+    fn close_and_drain(&self) {
+        let mut st = self.state.lock().expect("gate");
+        st.0 = true;
+        while st.1 > 0 {
+            st = self.cv.wait(st).expect("gate");
+        }
+    }
+
+    fn open(&self) {
+        let mut st = self.state.lock().expect("gate");
+        st.0 = false;
+        self.cv.notify_all();
+    }
 }
 
 enum Outcome {
@@ -375,15 +463,14 @@ enum Outcome {
         counts_file: bool,
         memo: Option<([u8; 32], FileCacheEntry, bool)>,
     },
-    /// An item whose chunks are being stored.
+    /// A file whose chunks are being read and stored; sent before its
+    /// first chunk, results follow on `results`.
     Chunked {
         item: Item,
         status: char,
         display: Vec<u8>,
-        chunks: usize,
-        results: Receiver<(usize, Result<ChunkListEntry>)>,
+        results: ChunkResults,
         memo: Option<([u8; 32], FileCacheEntry)>,
-        changed: bool,
     },
     /// A per-object failure (warning, rc 1).
     Failed { display: Vec<u8>, message: String },
@@ -409,12 +496,14 @@ pub fn create(
     opts: &CreateOptions,
     observer: &dyn CreateObserver,
     interrupt: &AtomicBool,
+    sigint: &AtomicBool,
 ) -> Result<CreateOutcome> {
     if session.manifest().archive(&opts.name).is_some() {
         return Err(CoreError::ArchiveAlreadyExists(
             String::from_utf8_lossy(&opts.name).into_owned(),
         ));
     }
+    let checkpoint_name = checkpoint_name(session.manifest(), &opts.name);
     let clock = std::time::Instant::now();
     let key: Arc<Key> = session.key.clone();
     let nonce_file = session.nonce_file();
@@ -428,6 +517,8 @@ pub fn create(
         .map_err(|e| CoreError::InvalidInput(e.to_string()))?;
 
     let repo_mx = Mutex::new(&mut session.repo);
+    let manifest = &mut session.manifest;
+    let gate = Gate::new();
     let store = Store::new(
         &key,
         opts.compressor.clone(),
@@ -444,7 +535,7 @@ pub fn create(
     let warnings = AtomicBool::new(false);
 
     let (job_tx, job_rx) = bounded::<Job>(256);
-    let (task_tx, task_rx) = bounded::<ChunkTask>(threads * 4);
+    let (task_tx, task_rx) = bounded::<ChunkTask>(threads);
     let (out_tx, out_rx) = unbounded::<(u64, Outcome)>();
 
     let collected = std::thread::scope(|s| {
@@ -453,7 +544,8 @@ pub fn create(
             let task_rx = task_rx.clone();
             let store = &store;
             let key = &key;
-            s.spawn(move || chunk_worker(task_rx, store, key));
+            let gate = &gate;
+            s.spawn(move || chunk_worker(task_rx, store, key, gate));
         }
         drop(task_rx);
         // Readers.
@@ -465,6 +557,7 @@ pub fn create(
             let key = &key;
             let chunker = &chunker;
             let files_cache = &files_cache;
+            let gate = &gate;
             s.spawn(move || {
                 reader_worker(
                     job_rx,
@@ -475,30 +568,40 @@ pub fn create(
                     chunker,
                     files_cache,
                     opts,
+                    gate,
                 )
             });
         }
         drop(job_rx);
         drop(task_tx);
         // Collector.
-        let collector = {
-            let store = &store;
-            let key = &key;
-            let window = &window;
-            let items_chunker = &items_chunker;
-            let warnings = &warnings;
-            s.spawn(move || {
-                collect(
-                    out_rx,
-                    store,
-                    key,
-                    items_chunker,
-                    window,
-                    observer,
-                    warnings,
-                )
-            })
+        let collector = Collector {
+            store: &store,
+            key: &key,
+            items_chunker: &items_chunker,
+            window: &window,
+            observer,
+            warnings: &warnings,
+            gate: &gate,
+            opts,
+            checkpoint: (!opts.dry_run).then_some(CheckpointTarget {
+                manifest,
+                name: checkpoint_name,
+                interval: opts.checkpoint_interval,
+                sigint,
+                started: clock,
+            }),
+            last_checkpoint: clock,
+            pending: BTreeMap::new(),
+            next: 0,
+            buffer: Vec::new(),
+            item_ids: Vec::new(),
+            stats: Stats::default(),
+            updates: Vec::new(),
+            refs: ChunkIndex::new(),
+            failure: None,
         };
+        let collector = s.spawn(move || collector.run(out_rx));
         // Walker (this thread).
         let mut walker = Walker {
             job_tx,
@@ -536,6 +639,9 @@ pub fn create(
         Ok(v) => v,
         Err(e) => {
             let (_, _, stored_err) = store.into_index();
+            if matches!(e, CoreError::SigInt) {
+                return Err(e);
+            }
             return Err(stored_err.unwrap_or(e));
         }
     };
@@ -561,39 +667,9 @@ pub fn create(
 
     // Archive metadata.
     let duration = clock.elapsed();
-    let (start, end) = match opts.timestamp {
-        Some(t) => (
-            t,
-            UtcTimestamp::from_unix_nanos(t.unix_nanos() + duration.as_nanos() as i128),
-        ),
-        None => {
-            let end = UtcTimestamp::now();
-            (
-                UtcTimestamp::from_unix_nanos(end.unix_nanos() - duration.as_nanos() as i128),
-                end,
-            )
-        }
-    };
+    let (start, end) = times(opts.timestamp, duration);
     let mut refs = archive_refs;
-    let archive = ArchiveItem {
-        name: opts.name.clone(),
-        items: item_ids,
-        cmdline: opts.cmdline.clone(),
-        hostname: Some(opts.hostname.clone()),
-        username: Some(opts.username.clone()),
-        time: start.format_iso(),
-        time_end: Some(end.format_iso()),
-        comment: Some(opts.comment.clone()),
-        chunker_params: Some(format_chunker_params(&opts.chunker_params)),
-        cwd: Some(opts.cwd.as_os_str().as_bytes().to_vec()),
-        size: Some(file_stats.osize),
-        csize: Some(file_stats.csize),
-        nfiles: Some(file_stats.nfiles),
-        size_parts: Some(0),
-        csize_parts: Some(0),
-        nfiles_parts: Some(0),
-        ..ArchiveItem::default()
-    };
+    let archive = archive_item(opts, &opts.name, item_ids, &file_stats, start, end);
     let data = key.pack_and_authenticate(archive.to_value(), CONTEXT_ARCHIVE, None)?;
     let id = key.id_hash(&data);
     let csize = store.store(&id, &data)?;
@@ -633,6 +709,23 @@ pub fn create(
     })
 }
 
+/// borg's checkpoint name: `NAME.checkpoint`, or `NAME.checkpoint.N` for the
+/// first N that is free.
+fn checkpoint_name(manifest: &oxiborg_format::Manifest, name: &[u8]) -> Vec<u8> {
+    let mut i = 0u64;
+    loop {
+        let mut n = name.to_vec();
+        n.extend_from_slice(b".checkpoint");
+        if i > 0 {
+            n.extend_from_slice(format!(".{i}").as_bytes());
+        }
+        if manifest.archive(&n).is_none() {
+            return n;
+        }
+        i += 1;
+    }
+}
+
 /// The archive's recorded chunker params.
 pub fn format_chunker_params(p: &ChunkerParams) -> oxiborg_format::ChunkerParams {
     match *p {
@@ -657,11 +750,14 @@ pub fn format_chunker_params(p: &ChunkerParams) -> oxiborg_format::ChunkerParams
     }
 }
 
-fn chunk_worker(rx: Receiver<ChunkTask>, store: &Store<'_, '_>, key: &Key) {
+fn chunk_worker(rx: Receiver<ChunkTask>, store: &Store<'_, '_>, key: &Key, gate: &Gate) {
     let mut zeros: Vec<u8> = Vec::new();
     for t in rx {
         if store.stopped() {
-            let _ = t.reply.send((t.index, Err(CoreError::Interrupted)));
+            let _ = t
+                .reply
+                .send(ChunkMsg::Chunk(t.index, Err(CoreError::Interrupted)));
+            gate.leave();
             continue;
         }
         let data: &[u8] = if t.zero {
@@ -678,7 +774,8 @@ fn chunk_worker(rx: Receiver<ChunkTask>, store: &Store<'_, '_>, key: &Key) {
             size: t.size as u64,
             csize: u64::from(csize),
         });
-        let _ = t.reply.send((t.index, r));
+        let _ = t.reply.send(ChunkMsg::Chunk(t.index, r));
+        gate.leave();
     }
 }
 
@@ -696,6 +793,23 @@ fn strip_os_suffix(s: &str) -> String {
     }
 }
 
+/// A file (or stream) whose content is to be chunked by the reader thread.
+struct ToRead {
+    item: Item,
+    status: char,
+    display: Vec<u8>,
+    memo: Option<([u8; 32], FileCacheEntry)>,
+    reader: Box<dyn Read + Send>,
+    /// The file and its ctime when opened, for the changed-while-read check.
+    file_ctime: Option<(File, i128)>,
+}
+
+/// What a reader made of a job.
+enum Processed {
+    Ready(Outcome),
+    Read(ToRead),
+}
+
 #[allow(clippy::too_many_arguments)]
 fn reader_worker(
     rx: Receiver<Job>,
@@ -706,13 +820,14 @@ fn reader_worker(
     chunker: &Chunker,
     files_cache: &FilesCache,
     opts: &CreateOptions,
+    gate: &Gate,
 ) {
     for job in rx {
         if store.stopped() {
             let _ = out.send((job.seq, Outcome::Skip));
             continue;
         }
-        let outcome = match job.kind {
+        let processed = match job.kind {
             JobKind::Fs {
                 path,
                 stored,
@@ -725,50 +840,90 @@ fn reader_worker(
                 &st,
                 slave_of,
                 hardlinked,
-                &tasks,
                 store,
                 key,
-                chunker,
                 files_cache,
                 opts,
             ),
-            JobKind::Stream(reader, src) => process_stream(reader, src, &tasks, chunker),
+            JobKind::Stream(reader, src) => process_stream(reader, src),
         };
-        let _ = out.send((job.seq, outcome));
+        match processed {
+            Processed::Ready(outcome) => {
+                let _ = out.send((job.seq, outcome));
+            }
+            Processed::Read(mut r) => {
+                // The collector learns of the file before its first chunk
+                // is stored, so a checkpoint can account for every chunk.
+                let (tx, rx) = unbounded();
+                let outcome = Outcome::Chunked {
+                    item: r.item,
+                    status: r.status,
+                    display: r.display,
+                    results: rx,
+                    memo: r.memo,
+                };
+                if out.send((job.seq, outcome)).is_err() {
+                    continue;
+                }
+                let end = match submit_chunks(&mut r.reader, chunker, &tasks, &tx, gate) {
+                    Ok(chunks) => {
+                        let changed = match &r.file_ctime {
+                            Some((f, ctime)) => f
+                                .metadata()
+                                .map(|st2| meta::ctime_ns(&st2) != *ctime)
+                                .unwrap_or(false),
+                            None => false,
+                        };
+                        ChunkMsg::End { chunks, changed }
+                    }
+                    Err((chunks, e)) => ChunkMsg::ReadError {
+                        chunks,
+                        message: io_err(e),
+                    },
+                };
+                let _ = tx.send(end);
+            }
+        }
     }
 }
 
+/// Chunk `reader` and queue its chunks, replies going to `reply`. Each chunk
+/// is read into its own buffer, which moves into the task: the memory in
+/// flight is the queued and in-process chunks, nothing more. Returns the
+/// number of chunks submitted, also with a read error.
 fn submit_chunks(
     reader: &mut dyn Read,
     chunker: &Chunker,
     tasks: &Sender<ChunkTask>,
-) -> std::result::Result<(usize, ChunkResults), std::io::Error> {
-    let (tx, rx) = unbounded();
-    let mut chunks = chunker.chunks(reader);
+    reply: &Sender<ChunkMsg>,
+    gate: &Gate,
+) -> std::result::Result<usize, (usize, std::io::Error)> {
+    let mut chunks = chunker.owned_chunks(reader);
     let mut n = 0;
-    while let Some(c) = chunks.next_chunk()? {
+    loop {
+        let c = match chunks.next_chunk() {
+            Ok(Some(c)) => c,
+            Ok(None) => return Ok(n),
+            Err(e) => return Err((n, e)),
+        };
         let zero = c.allocation != Allocation::Data;
         let task = ChunkTask {
-            data: if zero { Vec::new() } else { c.data.to_vec() },
+            data: if zero { Vec::new() } else { c.data },
             size: c.size,
             zero,
             index: n,
-            reply: tx.clone(),
+            reply: reply.clone(),
         };
+        gate.enter();
         if tasks.send(task).is_err() {
-            break;
+            gate.leave();
+            return Ok(n);
         }
         n += 1;
     }
-    Ok((n, rx))
 }
 
-fn process_stream(
-    mut reader: Box<dyn Read + Send>,
-    src: Source,
-    tasks: &Sender<ChunkTask>,
-    chunker: &Chunker,
-) -> Outcome {
+fn process_stream(reader: Box<dyn Read + Send>, src: Source) -> Processed {
     let Source::Stream {
         name,
         mode,
@@ -776,7 +931,7 @@ fn process_stream(
         group,
     } = src
     else {
-        return Outcome::Skip;
+        return Processed::Ready(Outcome::Skip);
     };
     let now = (UtcTimestamp::now().unix_seconds() as i128) * 1_000_000_000;
     let mut item = Item::new(make_path_safe(&name), now);
@@ -788,21 +943,14 @@ fn process_stream(
     item.atime = Some(now);
     item.ctime = Some(now);
     item.hardlink_master = Some(false);
-    match submit_chunks(&mut reader, chunker, tasks) {
-        Ok((chunks, results)) => Outcome::Chunked {
-            item,
-            status: 'A',
-            display: name,
-            chunks,
-            results,
-            memo: None,
-            changed: false,
-        },
-        Err(e) => Outcome::Failed {
-            display: name,
-            message: e.to_string(),
-        },
-    }
+    Processed::Read(ToRead {
+        item,
+        status: 'A',
+        display: name,
+        memo: None,
+        reader,
+        file_ctime: None,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -812,17 +960,17 @@ fn process_fs(
     st: &Metadata,
     slave_of: Option<Vec<u8>>,
     hardlinked: bool,
-    tasks: &Sender<ChunkTask>,
     store: &Store<'_, '_>,
     key: &Key,
-    chunker: &Chunker,
     files_cache: &FilesCache,
     opts: &CreateOptions,
-) -> Outcome {
+) -> Processed {
     let display = path.as_os_str().as_bytes().to_vec();
-    let fail = |message: String| Outcome::Failed {
-        display: display.clone(),
-        message,
+    let fail = |message: String| {
+        Processed::Ready(Outcome::Failed {
+            display: display.clone(),
+            message,
+        })
     };
     let ft = st.file_type();
     let mut item = Item::new(stored, 0);
@@ -830,7 +978,7 @@ fn process_fs(
         return fail(e);
     }
     if ft.is_file() {
-        let mut file = match File::open(path) {
+        let file = match File::open(path) {
             Ok(f) => f,
             Err(e) => return fail(io_err(e)),
         };
@@ -847,13 +995,13 @@ fn process_fs(
         }
         if let Some(master) = slave_of {
             item.source = Some(master);
-            return Outcome::Item {
+            return Processed::Ready(Outcome::Item {
                 item,
                 status: 'h',
                 display,
                 counts_file: false,
                 memo: None,
-            };
+            });
         }
         item.hardlink_master = Some(hardlinked);
         let mode = opts.files_cache_mode;
@@ -861,6 +1009,14 @@ fn process_fs(
             meta::ctime_ns(&st)
         } else {
             meta::mtime_ns(&st)
+        };
+        // The files-cache entry this file gets (its chunk ids come later).
+        let fresh_entry = || FileCacheEntry {
+            age: 0,
+            inode: st.ino(),
+            size: st.size(),
+            cmtime,
+            chunk_ids: Vec::new(),
         };
         let mut status = 'A';
         let mut path_hash = None;
@@ -881,23 +1037,13 @@ fn process_fs(
                             let size = chunks.iter().map(|c| c.size).sum();
                             item.chunks = Some(chunks);
                             item.size = Some(size);
-                            return Outcome::Item {
+                            return Processed::Ready(Outcome::Item {
                                 item,
                                 status: 'U',
                                 display,
                                 counts_file: true,
-                                memo: Some((
-                                    h,
-                                    FileCacheEntry {
-                                        age: 0,
-                                        inode: st.ino(),
-                                        size: st.size(),
-                                        cmtime,
-                                        chunk_ids: Vec::new(),
-                                    },
-                                    true,
-                                )),
-                            };
+                                memo: Some((h, fresh_entry(), true)),
+                            });
                         }
                         Ok(None) => {}
                         Err(e) => return fail(e.to_string()),
@@ -905,36 +1051,20 @@ fn process_fs(
                 }
             }
         }
-        match submit_chunks(&mut file, chunker, tasks) {
-            Ok((chunks, results)) => {
-                let changed = match file.metadata() {
-                    Ok(st2) => meta::ctime_ns(&st2) != meta::ctime_ns(&st),
-                    Err(_) => false,
-                };
-                let memo = path_hash.map(|h| {
-                    (
-                        h,
-                        FileCacheEntry {
-                            age: 0,
-                            inode: st.ino(),
-                            size: st.size(),
-                            cmtime,
-                            chunk_ids: Vec::new(),
-                        },
-                    )
-                });
-                Outcome::Chunked {
-                    item,
-                    status,
-                    display,
-                    chunks,
-                    results,
-                    memo,
-                    changed,
-                }
-            }
-            Err(e) => fail(io_err(e)),
-        }
+        let memo = path_hash.map(|h| (h, fresh_entry()));
+        let ctime = meta::ctime_ns(&st);
+        let check = match file.try_clone() {
+            Ok(f) => Some((f, ctime)),
+            Err(e) => return fail(io_err(e)),
+        };
+        Processed::Read(ToRead {
+            item,
+            status,
+            display,
+            memo,
+            reader: Box::new(file),
+            file_ctime: check,
+        })
     } else {
         if let Err(e) = meta::stat_ext_attrs(&mut item, path, st, &opts.meta) {
             return fail(e);
@@ -953,13 +1083,13 @@ fn process_fs(
             }
             if let Some(master) = slave_of {
                 item.source = Some(master);
-                return Outcome::Item {
+                return Processed::Ready(Outcome::Item {
                     item,
                     status: 'h',
                     display,
                     counts_file: false,
                     memo: None,
-                };
+                });
             }
             item.hardlink_master = Some(hardlinked);
             if ft.is_fifo() {
@@ -970,15 +1100,15 @@ fn process_fs(
                 'c'
             }
         } else {
-            return Outcome::Skip;
+            return Processed::Ready(Outcome::Skip);
         };
-        Outcome::Item {
+        Processed::Ready(Outcome::Item {
             item,
             status,
             display,
             counts_file: false,
             memo: None,
-        }
+        })
     }
 }
 
@@ -989,157 +1119,535 @@ type Collected = (
     ChunkIndex,
 );
 
-fn collect(
-    rx: Receiver<(u64, Outcome)>,
-    store: &Store<'_, '_>,
-    key: &Key,
-    items_chunker: &Chunker,
-    window: &Window,
-    observer: &dyn CreateObserver,
-    warnings: &AtomicBool,
-) -> Result<Collected> {
-    let mut pending: BTreeMap<u64, Outcome> = BTreeMap::new();
-    let mut next = 0u64;
-    let mut buffer: Vec<u8> = Vec::new();
-    let mut item_ids = Vec::new();
-    let mut stats = Stats::default();
-    let mut updates = Vec::new();
-    let mut refs = ChunkIndex::new();
-    let mut failure: Option<CoreError> = None;
+/// A file whose chunks are still arriving at the collector.
+struct InFlight {
+    item: Item,
+    status: char,
+    display: Vec<u8>,
+    results: ChunkResults,
+    memo: Option<([u8; 32], FileCacheEntry)>,
+    list: Vec<Option<ChunkListEntry>>,
+    received: usize,
+    /// Number of chunks, once the reader is done.
+    end: Option<usize>,
+    changed: bool,
+    read_error: Option<String>,
+    error: Option<CoreError>,
+    /// Chunks before this one are in part items already.
+    from_chunk: usize,
+    /// The next part number (borg's `part_number`, from 1).
+    part: u64,
+}
 
-    let mut flush =
-        |buffer: &mut Vec<u8>, all: bool, refs: &mut ChunkIndex, stats: &mut Stats| -> Result<()> {
-            let cuts: Vec<usize> = items_chunker.split(buffer).map(|c| c.len()).collect();
-            let mut off = 0;
-            for len in cuts.iter().take(if all {
-                cuts.len()
-            } else {
-                cuts.len().saturating_sub(1)
-            }) {
-                let data = &buffer[off..off + len];
-                let id = key.id_hash(data);
-                let csize = store.store(&id, data)?;
-                refs.add(&id, 1, data.len() as u32, csize)?;
-                stats.osize += data.len() as u64;
-                stats.csize += u64::from(csize);
-                item_ids.push(id);
-                off += len;
+impl InFlight {
+    fn absorb(&mut self, msg: ChunkMsg) {
+        match msg {
+            ChunkMsg::Chunk(i, r) => {
+                self.received += 1;
+                match r {
+                    Ok(c) => {
+                        if self.list.len() <= i {
+                            self.list.resize(i + 1, None);
+                        }
+                        self.list[i] = Some(c);
+                    }
+                    Err(e) => {
+                        self.error.get_or_insert(e);
+                    }
+                }
             }
-            buffer.drain(..off);
-            Ok(())
-        };
+            ChunkMsg::End { chunks, changed } => {
+                self.end = Some(chunks);
+                self.changed = changed;
+            }
+            ChunkMsg::ReadError { chunks, message } => {
+                self.end = Some(chunks);
+                self.read_error = Some(message);
+            }
+        }
+    }
 
-    for (seq, outcome) in rx {
-        pending.insert(seq, outcome);
-        while let Some(outcome) = pending.remove(&next) {
-            next += 1;
-            {
-                let mut d = window.done.lock().expect("window");
-                *d = next;
-                window.cv.notify_all();
+    fn complete(&self) -> bool {
+        self.error.is_some() || self.end.is_some_and(|n| self.received >= n)
+    }
+
+    /// Take every result that is already there.
+    fn poll(&mut self) {
+        while let Ok(m) = self.results.try_recv() {
+            self.absorb(m);
+        }
+    }
+
+    /// Wait up to `timeout` for one more result.
+    fn wait(&mut self, timeout: std::time::Duration) {
+        match self.results.recv_timeout(timeout) {
+            Ok(m) => {
+                self.absorb(m);
+                self.poll();
             }
-            if failure.is_some() {
-                continue;
-            }
-            let done = match outcome {
-                Outcome::Skip => None,
-                Outcome::Failed { display, message } => {
-                    warnings.store(true, Ordering::SeqCst);
-                    observer.warning(&format!("{}: {message}", String::from_utf8_lossy(&display)));
-                    observer.status('E', &display);
-                    None
-                }
-                Outcome::Item {
-                    item,
-                    status,
-                    display,
-                    counts_file,
-                    memo,
-                } => {
-                    if counts_file {
-                        stats.nfiles += 1;
-                    }
-                    if let Some((h, mut e, touch)) = memo {
-                        if let Some(chunks) = &item.chunks {
-                            e.chunk_ids = chunks.iter().map(|c| c.id).collect();
-                        }
-                        updates.push((h, e, touch));
-                    }
-                    Some((item, status, display))
-                }
-                Outcome::Chunked {
-                    mut item,
-                    status,
-                    display,
-                    chunks,
-                    results,
-                    memo,
-                    changed,
-                } => {
-                    let mut list: Vec<Option<ChunkListEntry>> = vec![None; chunks];
-                    let mut err = None;
-                    for _ in 0..chunks {
-                        match results.recv() {
-                            Ok((i, Ok(c))) => list[i] = Some(c),
-                            Ok((_, Err(e))) => {
-                                err.get_or_insert(e);
-                            }
-                            Err(_) => {
-                                err.get_or_insert(CoreError::Interrupted);
-                                break;
-                            }
-                        }
-                    }
-                    if let Some(e) = err {
-                        failure = Some(e);
-                        continue;
-                    }
-                    let list: Vec<ChunkListEntry> = list.into_iter().flatten().collect();
-                    item.size = Some(list.iter().map(|c| c.size).sum());
-                    stats.nfiles += 1;
-                    let mut status = status;
-                    if changed {
-                        status = 'C';
-                        warnings.store(true, Ordering::SeqCst);
-                        observer.warning(&format!(
-                            "{}: file changed while we backed it up",
-                            String::from_utf8_lossy(&display)
-                        ));
-                    } else if let Some((h, mut e)) = memo {
-                        e.chunk_ids = list.iter().map(|c| c.id).collect();
-                        updates.push((h, e, false));
-                    }
-                    item.chunks = Some(list);
-                    Some((item, status, display))
-                }
-            };
-            if let Some((item, status, display)) = done {
-                if let Some(chunks) = &item.chunks {
-                    for c in chunks {
-                        if let Err(e) = refs.add(&c.id, 1, c.size as u32, c.csize as u32) {
-                            failure = Some(e.into());
-                        }
-                        stats.osize += c.size;
-                        stats.csize += c.csize;
-                    }
-                }
-                observer.status(status, &display);
-                observer.progress(stats.osize, stats.csize, 0, stats.nfiles, &display);
-                item.encode_into(&mut buffer);
-                if buffer.len() >= ITEM_BUFFER {
-                    if let Err(e) = flush(&mut buffer, false, &mut refs, &mut stats) {
-                        failure = Some(e);
-                    }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                if !self.complete() {
+                    self.error.get_or_insert(CoreError::Interrupted);
                 }
             }
         }
     }
-    if let Some(e) = failure {
-        store.fail(CoreError::Interrupted);
-        return Err(e);
+
+    /// Number of leading chunks that are stored.
+    fn stored_prefix(&self) -> usize {
+        self.list.iter().take_while(|c| c.is_some()).count()
     }
-    flush(&mut buffer, true, &mut refs, &mut stats)?;
-    Ok((item_ids, stats, updates, refs))
+}
+
+/// The outcomes waiting for their turn in walk order. (`Ready` is large,
+/// but the map holds at most the window's worth.)
+#[allow(clippy::large_enum_variant)]
+enum Slot {
+    Ready(Outcome),
+    File(Box<InFlight>),
+}
+
+/// Where the collector writes checkpoints.
+pub(crate) struct CheckpointTarget<'m> {
+    manifest: &'m mut crate::manifest::LoadedManifest,
+    name: Vec<u8>,
+    interval: Option<std::time::Duration>,
+    sigint: &'m AtomicBool,
+    started: std::time::Instant,
+}
+
+struct Collector<'a, 's, 'r, 'm> {
+    store: &'a Store<'s, 'r>,
+    key: &'a Key,
+    items_chunker: &'a Chunker,
+    window: &'a Window,
+    observer: &'a dyn CreateObserver,
+    warnings: &'a AtomicBool,
+    gate: &'a Gate,
+    opts: &'a CreateOptions,
+    checkpoint: Option<CheckpointTarget<'m>>,
+    last_checkpoint: std::time::Instant,
+    pending: BTreeMap<u64, Slot>,
+    next: u64,
+    buffer: Vec<u8>,
+    item_ids: Vec<[u8; 32]>,
+    stats: Stats,
+    updates: Vec<([u8; 32], FileCacheEntry, bool)>,
+    refs: ChunkIndex,
+    failure: Option<CoreError>,
+}
+
+const POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+impl Collector<'_, '_, '_, '_> {
+    fn insert(&mut self, seq: u64, outcome: Outcome) {
+        let slot = match outcome {
+            Outcome::Chunked {
+                item,
+                status,
+                display,
+                results,
+                memo,
+            } => Slot::File(Box::new(InFlight {
+                item,
+                status,
+                display,
+                results,
+                memo,
+                list: Vec::new(),
+                received: 0,
+                end: None,
+                changed: false,
+                read_error: None,
+                error: None,
+                from_chunk: 0,
+                part: 1,
+            })),
+            other => Slot::Ready(other),
+        };
+        self.pending.insert(seq, slot);
+    }
+
+    /// Write out every object at the head of the walk order that is
+    /// complete, without waiting.
+    fn advance(&mut self) {
+        loop {
+            let ready = match self.pending.get_mut(&self.next) {
+                None => false,
+                Some(Slot::Ready(_)) => true,
+                Some(Slot::File(f)) => {
+                    f.poll();
+                    f.complete()
+                }
+            };
+            if !ready {
+                return;
+            }
+            let slot = self.pending.remove(&self.next).expect("head slot");
+            self.next += 1;
+            {
+                let mut d = self.window.done.lock().expect("window");
+                *d = self.next;
+                self.window.cv.notify_all();
+            }
+            if self.failure.is_some() {
+                continue;
+            }
+            if let Err(e) = self.finish(slot) {
+                self.failure = Some(e);
+            }
+        }
+    }
+
+    fn finish(&mut self, slot: Slot) -> Result<()> {
+        let (item, status, display) = match slot {
+            Slot::Ready(Outcome::Skip) | Slot::Ready(Outcome::Chunked { .. }) => return Ok(()),
+            Slot::Ready(Outcome::Failed { display, message }) => {
+                self.warnings.store(true, Ordering::SeqCst);
+                self.observer
+                    .warning(&format!("{}: {message}", String::from_utf8_lossy(&display)));
+                self.observer.status('E', &display);
+                return Ok(());
+            }
+            Slot::Ready(Outcome::Item {
+                item,
+                status,
+                display,
+                counts_file,
+                memo,
+            }) => {
+                if counts_file {
+                    self.stats.nfiles += 1;
+                }
+                if let Some((h, mut e, touch)) = memo {
+                    if let Some(chunks) = &item.chunks {
+                        e.chunk_ids = chunks.iter().map(|c| c.id).collect();
+                    }
+                    self.updates.push((h, e, touch));
+                }
+                (item, status, display)
+            }
+            Slot::File(f) => match self.finish_file(*f)? {
+                Some(done) => done,
+                None => return Ok(()),
+            },
+        };
+        if let Some(chunks) = &item.chunks {
+            for c in chunks {
+                self.refs.add(&c.id, 1, c.size as u32, c.csize as u32)?;
+                self.stats.osize += c.size;
+                self.stats.csize += c.csize;
+            }
+        }
+        self.observer.status(status, &display);
+        self.observer.progress(
+            self.stats.osize,
+            self.stats.csize,
+            0,
+            self.stats.nfiles,
+            &display,
+        );
+        self.add_item(&item)
+    }
+
+    fn add_item(&mut self, item: &Item) -> Result<()> {
+        item.encode_into(&mut self.buffer);
+        if self.buffer.len() >= ITEM_BUFFER {
+            self.flush(false)?;
+        }
+        Ok(())
+    }
+
+    /// A completed file: its item, or `None` when it failed (then its
+    /// chunks that no part item holds are released again).
+    fn finish_file(&mut self, mut f: InFlight) -> Result<Option<(Item, char, Vec<u8>)>> {
+        if let Some(e) = f.error.take() {
+            return Err(e);
+        }
+        if let Some(message) = f.read_error.take() {
+            self.release_unreferenced(&f)?;
+            self.warnings.store(true, Ordering::SeqCst);
+            self.observer.warning(&format!(
+                "{}: {message}",
+                String::from_utf8_lossy(&f.display)
+            ));
+            self.observer.status('E', &f.display);
+            return Ok(None);
+        }
+        if f.part > 1 && f.list.len() > f.from_chunk {
+            // borg puts the rest of a file that has parts into a last part.
+            self.write_part(&mut f)?;
+        }
+        let list: Vec<ChunkListEntry> = std::mem::take(&mut f.list).into_iter().flatten().collect();
+        let size: u64 = list.iter().map(|c| c.size).sum();
+        if f.part > 1 {
+            // The complete item references the chunks the parts hold again.
+            let mut idx = self.store.index.lock().expect("chunk index");
+            for c in &list {
+                idx.incref(&c.id)?;
+                self.stats.osize_parts += c.size;
+                self.stats.csize_parts += c.csize;
+            }
+            self.stats.nfiles_parts += f.part - 1;
+        }
+        let mut item = f.item;
+        item.size = Some(size);
+        self.stats.nfiles += 1;
+        let mut status = f.status;
+        if f.changed {
+            status = 'C';
+            self.warnings.store(true, Ordering::SeqCst);
+            self.observer.warning(&format!(
+                "{}: file changed while we backed it up",
+                String::from_utf8_lossy(&f.display)
+            ));
+        } else if let Some((h, mut e)) = f.memo {
+            e.chunk_ids = list.iter().map(|c| c.id).collect();
+            self.updates.push((h, e, false));
+        }
+        item.chunks = Some(list);
+        Ok(Some((item, status, f.display)))
+    }
+
+    /// Drop the references of a failed file's stored chunks (those not in
+    /// a part item), deleting objects nothing else uses: no orphans.
+    fn release_unreferenced(&mut self, f: &InFlight) -> Result<()> {
+        for c in f.list.iter().skip(f.from_chunk).flatten() {
+            self.store.release(&c.id)?;
+        }
+        Ok(())
+    }
+
+    /// Add a part item `PATH.borg_part_N` for the stored chunks of `f` that
+    /// no part holds yet (borg's `write_part_file`).
+    fn write_part(&mut self, f: &mut InFlight) -> Result<()> {
+        let upto = f.stored_prefix();
+        if upto <= f.from_chunk {
+            return Ok(());
+        }
+        let chunks: Vec<ChunkListEntry> = f.list[f.from_chunk..upto]
+            .iter()
+            .map(|c| c.expect("stored prefix"))
+            .collect();
+        let mut item = f.item.clone();
+        item.path
+            .extend_from_slice(format!(".borg_part_{}", f.part).as_bytes());
+        item.part = Some(f.part);
+        item.size = Some(chunks.iter().map(|c| c.size).sum());
+        for c in &chunks {
+            self.refs.add(&c.id, 1, c.size as u32, c.csize as u32)?;
+        }
+        item.chunks = Some(chunks);
+        f.from_chunk = upto;
+        f.part += 1;
+        self.add_item(&item)
+    }
+
+    /// Cut the item stream into chunks and store them (all of it with `all`).
+    fn flush(&mut self, all: bool) -> Result<()> {
+        let cuts: Vec<usize> = self
+            .items_chunker
+            .split(&self.buffer)
+            .map(|c| c.len())
+            .collect();
+        let take = if all {
+            cuts.len()
+        } else {
+            cuts.len().saturating_sub(1)
+        };
+        let mut off = 0;
+        for len in cuts.iter().take(take) {
+            let data = &self.buffer[off..off + len];
+            let id = self.key.id_hash(data);
+            let csize = self.store.store(&id, data)?;
+            self.refs.add(&id, 1, data.len() as u32, csize)?;
+            self.stats.osize += data.len() as u64;
+            self.stats.csize += u64::from(csize);
+            self.item_ids.push(id);
+            off += len;
+        }
+        self.buffer.drain(..off);
+        Ok(())
+    }
+
+    fn checkpoint_due(&self) -> bool {
+        match &self.checkpoint {
+            None => false,
+            Some(c) => {
+                c.sigint.load(Ordering::SeqCst)
+                    || c.interval
+                        .is_some_and(|i| self.last_checkpoint.elapsed() > i)
+            }
+        }
+    }
+
+    /// borg's `write_checkpoint`: with the pool drained, write part items
+    /// for the files in flight, then the archive as `NAME.checkpoint`,
+    /// commit, and take the checkpoint out of the manifest again (its
+    /// object is deleted in the next transaction, as borg does).
+    fn write_checkpoint(&mut self, rx: &Receiver<(u64, Outcome)>) -> Result<()> {
+        self.gate.close_and_drain();
+        let r = self.write_checkpoint_drained(rx);
+        self.gate.open();
+        self.last_checkpoint = std::time::Instant::now();
+        r
+    }
+
+    fn write_checkpoint_drained(&mut self, rx: &Receiver<(u64, Outcome)>) -> Result<()> {
+        while let Ok((seq, o)) = rx.try_recv() {
+            self.insert(seq, o);
+        }
+        self.advance();
+        if let Some(e) = self.failure.take() {
+            return Err(e);
+        }
+        // Every chunk in the pool is stored now; files that are not at the
+        // head (or not complete) keep theirs in part items.
+        let seqs: Vec<u64> = self.pending.keys().copied().collect();
+        for seq in seqs {
+            let Some(Slot::File(mut f)) = self.pending.remove(&seq) else {
+                continue;
+            };
+            f.poll();
+            let r = if f.error.is_none() && f.read_error.is_none() {
+                self.write_part(&mut f)
+            } else {
+                Ok(())
+            };
+            self.pending.insert(seq, Slot::File(f));
+            r?;
+        }
+        self.flush(true)?;
+        let store = self.store;
+        let key = self.key;
+        let opts = self.opts;
+        let stats = self.stats;
+        let items = self.item_ids.clone();
+        let Some(target) = self.checkpoint.as_mut() else {
+            return Ok(());
+        };
+        let (start, end) = times(opts.timestamp, target.started.elapsed());
+        let archive = archive_item(opts, &target.name, items, &stats, start, end);
+        let data = key.pack_and_authenticate(archive.to_value(), CONTEXT_ARCHIVE, None)?;
+        let id = key.id_hash(&data);
+        store.store(&id, &data)?;
+        let manifest = &mut *target.manifest;
+        manifest
+            .manifest
+            .set_archive(target.name.clone(), id, start.format_iso());
+        let lz4 = Compressor::new(oxiborg_format::CompressionSpec::Lz4);
+        let sealed = {
+            let mut nonces = store.nonces.lock().expect("nonces");
+            crate::manifest::seal_manifest(key, &mut nonces, &mut manifest.manifest, &lz4)
+        };
+        manifest.manifest.remove_archive(&target.name);
+        let (mid, envelope) = sealed?;
+        {
+            let mut repo = store.repo.lock().expect("repository lock");
+            repo.put(&oxiborg_format::MANIFEST_ID, &envelope)?;
+            repo.commit(oxiborg_repository::CommitOptions::default())?;
+        }
+        manifest.id = mid;
+        if key.key_type().is_encrypted() {
+            manifest.manifest_nonce = oxiborg_crypto::manifest_nonce(&envelope)?;
+        }
+        // The checkpoint leaves the manifest; its object goes with the next
+        // commit, or stays if there is none (borg's chunk_decref).
+        store.release(&id)?;
+        Ok(())
+    }
+
+    fn run(mut self, rx: Receiver<(u64, Outcome)>) -> Result<Collected> {
+        let mut rx_open = true;
+        loop {
+            self.advance();
+            if self.failure.is_none() && self.checkpoint_due() {
+                let sigint = self
+                    .checkpoint
+                    .as_ref()
+                    .is_some_and(|c| c.sigint.load(Ordering::SeqCst));
+                if let Err(e) = self.write_checkpoint(&rx) {
+                    self.failure = Some(e);
+                } else if sigint {
+                    self.failure = Some(CoreError::SigInt);
+                }
+                if self.failure.is_some() {
+                    self.store.fail(CoreError::Interrupted);
+                }
+                continue;
+            }
+            if let Some(Slot::File(f)) = self.pending.get_mut(&self.next) {
+                f.wait(POLL);
+                continue;
+            }
+            if !rx_open {
+                break;
+            }
+            match rx.recv_timeout(POLL) {
+                Ok((seq, o)) => self.insert(seq, o),
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => rx_open = false,
+            }
+        }
+        if let Some(e) = self.failure {
+            self.store.fail(CoreError::Interrupted);
+            return Err(e);
+        }
+        self.flush(true)?;
+        Ok((self.item_ids, self.stats, self.updates, self.refs))
+    }
+}
+
+/// Start and end of an archive that took `duration`, from `--timestamp`
+/// or now (borg's `save`).
+fn times(
+    timestamp: Option<UtcTimestamp>,
+    duration: std::time::Duration,
+) -> (UtcTimestamp, UtcTimestamp) {
+    match timestamp {
+        Some(t) => (
+            t,
+            UtcTimestamp::from_unix_nanos(t.unix_nanos() + duration.as_nanos() as i128),
+        ),
+        None => {
+            let end = UtcTimestamp::now();
+            (
+                UtcTimestamp::from_unix_nanos(end.unix_nanos() - duration.as_nanos() as i128),
+                end,
+            )
+        }
+    }
+}
+
+/// The archive metadata object (borg's `save`).
+fn archive_item(
+    opts: &CreateOptions,
+    name: &[u8],
+    items: Vec<[u8; 32]>,
+    stats: &Stats,
+    start: UtcTimestamp,
+    end: UtcTimestamp,
+) -> ArchiveItem {
+    ArchiveItem {
+        name: name.to_vec(),
+        items,
+        cmdline: opts.cmdline.clone(),
+        hostname: Some(opts.hostname.clone()),
+        username: Some(opts.username.clone()),
+        time: start.format_iso(),
+        time_end: Some(end.format_iso()),
+        comment: Some(opts.comment.clone()),
+        chunker_params: Some(format_chunker_params(&opts.chunker_params)),
+        cwd: Some(opts.cwd.as_os_str().as_bytes().to_vec()),
+        size: Some(stats.osize),
+        csize: Some(stats.csize),
+        nfiles: Some(stats.nfiles),
+        size_parts: Some(stats.osize_parts),
+        csize_parts: Some(stats.csize_parts),
+        nfiles_parts: Some(stats.nfiles_parts),
+        ..ArchiveItem::default()
+    }
 }
 
 struct Walker<'a, 's, 'r> {

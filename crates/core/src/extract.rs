@@ -29,8 +29,9 @@ use crate::session::SharedRepository;
 
 /// Chunks per `get_many` batch.
 const FETCH_BATCH: usize = 64;
-/// Bytes per batch (plaintext estimate).
-const FETCH_BYTES: u64 = 64 * 1024 * 1024;
+/// Bytes per batch (plaintext estimate). With one batch being written, one
+/// queued and one being fetched, about three of these are in memory.
+const FETCH_BYTES: u64 = 8 * 1024 * 1024;
 
 /// What `extract` reports. Implemented by the CLI.
 pub trait ExtractObserver: Send + Sync {
@@ -95,7 +96,7 @@ pub fn extract(
     let warnings = AtomicBool::new(false);
     let (work_tx, work_rx) = bounded::<Work>(1024);
     let (fetch_tx, fetch_rx) = bounded::<Vec<ChunkListEntry>>(1024);
-    let (data_tx, data_rx) = bounded::<Result<Vec<Vec<u8>>>>(4);
+    let (data_tx, data_rx) = bounded::<Result<Vec<Vec<u8>>>>(1);
     let threads = opts.threads.max(1);
 
     std::thread::scope(|s| -> Result<bool> {

@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use oxiborg_cli_args::{
     ArchiveFilterArgs, CreateArgs, DeleteArgs, ExtractArgs, InfoArgs, ListArgs, LogLevel,
@@ -23,8 +23,13 @@ use crate::exit::{class, CliError};
 use crate::location::{parse, Location};
 use crate::output::{self, ArchiveRow};
 
-/// Set by the SIGINT/SIGTERM handler.
+/// Set by the SIGINT/SIGTERM handler: stop now, commit nothing.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set by the first SIGINT while [`CHECKPOINT_ON_SIGINT`] is set: `create`
+/// writes a checkpoint and stops.
+pub static SIGINT: AtomicBool = AtomicBool::new(false);
+/// Whether a first SIGINT means "checkpoint and stop" (while `create` runs).
+pub static CHECKPOINT_ON_SIGINT: AtomicBool = AtomicBool::new(false);
 
 fn env_yes(name: &str) -> bool {
     std::env::var(name)
@@ -256,12 +261,15 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
             .map(|n| n.get())
             .unwrap_or(2),
         skip_inodes: skip,
+        checkpoint_interval: (args.checkpoint_interval > 0)
+            .then(|| std::time::Duration::from_secs(args.checkpoint_interval)),
     };
     let observer = CliObserver {
         ctx,
         list: args.list,
         filter: args.filter.clone(),
     };
+    CHECKPOINT_ON_SIGINT.store(!args.dry_run, Ordering::SeqCst);
     let out = oxiborg_core::create(
         &mut session,
         &mut cache,
@@ -270,7 +278,10 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
         &opts,
         &observer,
         &INTERRUPTED,
-    )?;
+        &SIGINT,
+    );
+    CHECKPOINT_ON_SIGINT.store(false, Ordering::SeqCst);
+    let out = out?;
     if !args.dry_run {
         cache.commit(
             &session.manifest.id,
