@@ -76,7 +76,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fis
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -f -a "crud" -d 'Benchmarks create, extract, update and delete (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -f -a "crud" -d 'Benchmarks borg CRUD (create, extract, update, delete)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -101,9 +101,9 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_se
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l show-rc -d 'Show/log the return code (rc)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l progress -d 'Show progress information'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from help" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from help" -f -a "crud" -d 'Benchmarks create, extract, update and delete (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from help" -f -a "crud" -d 'Benchmarks borg CRUD (create, extract, update, delete)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -s e -l encryption -d 'Select encryption key mode **(required)**' -r -f -a "none\t''
 keyfile\t''
@@ -514,4 +514,4 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_see
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "version" -d 'Display the client and server version (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and __fish_seen_subcommand_from benchmark" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and __fish_seen_subcommand_from benchmark" -f -a "crud" -d 'Benchmarks create, extract, update and delete (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and __fish_seen_subcommand_from benchmark" -f -a "crud" -d 'Benchmarks borg CRUD (create, extract, update, delete)'

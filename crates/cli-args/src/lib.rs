@@ -556,9 +556,64 @@ pub struct BenchmarkArgs {
 pub enum BenchmarkCommand {
     /// Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack).
     Cpu,
-    /// Benchmarks create, extract, update and delete (not implemented yet).
-    Crud(Rest),
+    /// Benchmarks borg CRUD (create, extract, update, delete).
+    #[command(
+        long_about = "Benchmark Create, Read, Update, Delete for archives.",
+        after_long_help = CRUD_EPILOG
+    )]
+    Crud(CrudArgs),
 }
+
+/// `benchmark crud REPOSITORY PATH` (borg's argparse: both positionals required).
+#[derive(Debug, Args, Clone)]
+pub struct CrudArgs {
+    /// Repository to use for benchmark (must exist).
+    #[arg(value_name = "REPOSITORY")]
+    pub repository: String,
+    /// Path where to create benchmark input data.
+    #[arg(value_name = "PATH")]
+    pub path: std::path::PathBuf,
+}
+
+/// borg 1.4.5's `benchmark crud` epilog.
+const CRUD_EPILOG: &str = "\
+This command benchmarks borg CRUD (create, read, update, delete) operations.
+
+It creates input data below the given PATH and backs up this data into the given REPO.
+The REPO must already exist (it could be a fresh empty repo or an existing repo, the
+command will create / read / update / delete some archives named borg-benchmark-crud* there.
+
+Make sure you have free space there, you'll need about 1GB each (+ overhead).
+
+If your repository is encrypted and borg needs a passphrase to unlock the key, use:
+
+    BORG_PASSPHRASE=mysecret borg benchmark crud REPO PATH
+
+Measurements are done with different input file sizes and counts.
+The file contents are very artificial (either all zero or all random),
+thus the measurement results do not necessarily reflect performance with real data.
+Also, due to the kind of content used, no compression is used in these benchmarks.
+
+C- == borg create (1st archive creation, no compression, do not use files cache)
+      C-Z- == all-zero files. full deduplication; this primarily measures reader/chunker/hasher.
+      C-R- == random files. no deduplication, measuring throughput through all processing stages.
+
+R- == borg extract (extract archive, dry-run, do everything, but do not write files to disk)
+      R-Z- == all-zero files. Measuring heavily duplicated files.
+      R-R- == random files. No duplication here, measuring throughput through all processing
+      stages, except writing to disk.
+
+U- == borg create (2nd archive creation of unchanged input files, measure files cache speed)
+      The throughput value is kind of virtual here, it does not actually read the file.
+      U-Z- == needs to check the two all-zero chunks' existence in the repo.
+      U-R- == needs to check existence of a lot of different chunks in the repo.
+
+D- == borg delete archive (delete last remaining archive, measure deletion + compaction)
+      D-Z- == few chunks to delete / few segments to compact/remove.
+      D-R- == many chunks to delete / many segments to compact/remove.
+
+Please note that there might be quite some variance in these measurements.
+Try multiple measurements and have an otherwise idle machine (and network, if you use it).";
 
 /// borg 1.4 commands oxiborg knows by name but cannot run yet.
 #[derive(Debug, Subcommand)]
@@ -668,6 +723,26 @@ mod tests {
         match cli.command {
             Some(Command::NotYetImplemented(Pending::Diff(r))) => assert_eq!(r.args.len(), 3),
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn benchmark_crud_takes_repository_and_path() {
+        let cli = Cli::try_parse_from(["oxiborg", "benchmark", "crud", "/r", "/d"]).unwrap();
+        match cli.command {
+            Some(Command::Benchmark(BenchmarkArgs {
+                command: Some(BenchmarkCommand::Crud(a)),
+            })) => {
+                assert_eq!(a.repository, "/r");
+                assert_eq!(a.path, std::path::PathBuf::from("/d"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        for short in [
+            &["oxiborg", "benchmark", "crud", "/r"][..],
+            &["oxiborg", "benchmark", "crud"],
+        ] {
+            assert_eq!(Cli::try_parse_from(short).unwrap_err().exit_code(), 2);
         }
     }
 

@@ -332,6 +332,10 @@ pub struct Cache {
     pub files: FilesCache,
     archive_indexes: HashMap<[u8; 32], ChunkIndex>,
     lock: Option<oxiborg_lock::Lock>,
+    /// When the files cache was not loaded: the digest of the one on disk,
+    /// which `commit` keeps instead of overwriting it with an empty one
+    /// (borg writes the files cache only when it loaded it).
+    kept_files_digest: Option<String>,
 }
 
 /// How to open the cache.
@@ -382,6 +386,16 @@ impl Cache {
             files: FilesCache::new(opts.files_ttl),
             archive_indexes: HashMap::new(),
             lock: Some(lock),
+            kept_files_digest: if opts.load_files {
+                None
+            } else {
+                Some(
+                    config
+                        .as_ref()
+                        .map(|c| c.files_xxh64.clone())
+                        .unwrap_or_default(),
+                )
+            },
         };
         let mut in_sync = false;
         if let Some(c) = &config {
@@ -513,12 +527,18 @@ impl Cache {
         }
         let chunks = index_bytes(&self.chunks);
         write_atomic(&self.dir.file("chunks"), &chunks)?;
-        let files = self.files.serialize();
-        write_atomic(&self.dir.file(&files_name(files_suffix)), &files)?;
+        let files_xxh64 = match &self.kept_files_digest {
+            Some(d) => d.clone(),
+            None => {
+                let files = self.files.serialize();
+                write_atomic(&self.dir.file(&files_name(files_suffix)), &files)?;
+                format!("{:016x}", xxh64(&files, 0))
+            }
+        };
         let config = CacheConfig {
             manifest: hex::encode(manifest_id),
             chunks_xxh64: format!("{:016x}", xxh64(&chunks, 0)),
-            files_xxh64: format!("{:016x}", xxh64(&files, 0)),
+            files_xxh64,
         };
         write_atomic(
             &self.dir.file("config"),

@@ -57,6 +57,10 @@ pub trait CreateObserver: Send + Sync {
     fn status(&self, _status: char, _path: &[u8]) {}
     /// A warning (the command ends with rc 1).
     fn warning(&self, msg: &str);
+    /// The modern exit code of the warning about to be reported (borg's
+    /// `BackupWarning` classes: 100 file changed, 104 OS error, 105
+    /// permission denied, 107 file not found); called before `warning`.
+    fn warning_code(&self, _code: u8) {}
     /// Bytes read so far and files processed.
     fn progress(
         &self,
@@ -389,7 +393,11 @@ enum ChunkMsg {
     /// the file's ctime moved while it was read.
     End { chunks: usize, changed: bool },
     /// Reading failed after `chunks` chunks were submitted.
-    ReadError { chunks: usize, message: String },
+    ReadError {
+        chunks: usize,
+        message: String,
+        code: u8,
+    },
 }
 
 /// The receiving end of one file's chunk results.
@@ -472,8 +480,14 @@ enum Outcome {
         results: ChunkResults,
         memo: Option<([u8; 32], FileCacheEntry)>,
     },
-    /// A per-object failure (warning, rc 1).
-    Failed { display: Vec<u8>, message: String },
+    /// A per-object failure (warning, rc 1); `status` says whether an `E`
+    /// line is listed (not for a command-line path that cannot be stat'ed).
+    Failed {
+        display: Vec<u8>,
+        message: String,
+        code: u8,
+        status: bool,
+    },
     /// Nothing to store (socket, vanished object).
     Skip,
 }
@@ -779,11 +793,49 @@ fn chunk_worker(rx: Receiver<ChunkTask>, store: &Store<'_, '_>, key: &Key, gate:
     }
 }
 
-fn io_err(e: std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(code) => format!("[Errno {code}] {}", strip_os_suffix(&e.to_string())),
+/// borg's `BackupOSError` text for a failed `op` (`open`, `stat`,
+/// `dir_open`, ...): `op: [Errno N] strerror: 'filename'` (Python's
+/// `OSError` string; the filename is what the call was given), and its
+/// modern warning code.
+fn os_err(op: &str, e: &std::io::Error, filename: Option<&[u8]>) -> (String, u8) {
+    let code = match e.raw_os_error() {
+        Some(libc_code)
+            if libc_code == rustix::io::Errno::ACCESS.raw_os_error()
+                || libc_code == rustix::io::Errno::PERM.raw_os_error() =>
+        {
+            105
+        }
+        Some(libc_code) if libc_code == rustix::io::Errno::NOENT.raw_os_error() => 107,
+        _ => 104,
+    };
+    let text = match e.raw_os_error() {
+        Some(n) => {
+            let base = format!("[Errno {n}] {}", strip_os_suffix(&e.to_string()));
+            match filename {
+                Some(f) => format!("{base}: {}", py_repr(f)),
+                None => base,
+            }
+        }
         None => e.to_string(),
+    };
+    (format!("{op}: {text}"), code)
+}
+
+/// Python's `repr` of a file name (a `str`, surrogate-escaped bytes shown
+/// lossily).
+fn py_repr(name: &[u8]) -> String {
+    let s = String::from_utf8_lossy(name);
+    if s.contains('\'') && !s.contains('"') {
+        format!("\"{s}\"")
+    } else {
+        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
     }
+}
+
+/// The last component of `path` (what borg passes to `*at` calls).
+fn base_name(path: &Path) -> &[u8] {
+    path.file_name()
+        .map_or(path.as_os_str().as_bytes(), |n| n.as_bytes())
 }
 
 fn strip_os_suffix(s: &str) -> String {
@@ -876,10 +928,14 @@ fn reader_worker(
                         };
                         ChunkMsg::End { chunks, changed }
                     }
-                    Err((chunks, e)) => ChunkMsg::ReadError {
-                        chunks,
-                        message: io_err(e),
-                    },
+                    Err((chunks, e)) => {
+                        let (message, code) = os_err("read", &e, None);
+                        ChunkMsg::ReadError {
+                            chunks,
+                            message,
+                            code,
+                        }
+                    }
                 };
                 let _ = tx.send(end);
             }
@@ -966,32 +1022,35 @@ fn process_fs(
     opts: &CreateOptions,
 ) -> Processed {
     let display = path.as_os_str().as_bytes().to_vec();
-    let fail = |message: String| {
+    let fail = |(message, code): (String, u8)| {
         Processed::Ready(Outcome::Failed {
             display: display.clone(),
             message,
+            code,
+            status: true,
         })
     };
+    let name = base_name(path);
     let ft = st.file_type();
     let mut item = Item::new(stored, 0);
     if let Err(e) = meta::stat_simple_attrs(&mut item, st, &opts.meta) {
-        return fail(e);
+        return fail((e, 104));
     }
     if ft.is_file() {
         let file = match File::open(path) {
             Ok(f) => f,
-            Err(e) => return fail(io_err(e)),
+            Err(e) => return fail(os_err("open", &e, Some(name))),
         };
         // Re-stat the open file: what we read must be what we describe.
         let st = match file.metadata() {
             Ok(m) => m,
-            Err(e) => return fail(io_err(e)),
+            Err(e) => return fail(os_err("fstat", &e, None)),
         };
         if let Err(e) = meta::stat_simple_attrs(&mut item, &st, &opts.meta) {
-            return fail(e);
+            return fail((e, 104));
         }
         if let Err(e) = meta::stat_ext_attrs(&mut item, path, &st, &opts.meta) {
-            return fail(e);
+            return fail((e, 104));
         }
         if let Some(master) = slave_of {
             item.source = Some(master);
@@ -1046,7 +1105,7 @@ fn process_fs(
                             });
                         }
                         Ok(None) => {}
-                        Err(e) => return fail(e.to_string()),
+                        Err(e) => return fail((e.to_string(), 104)),
                     }
                 }
             }
@@ -1055,7 +1114,7 @@ fn process_fs(
         let ctime = meta::ctime_ns(&st);
         let check = match file.try_clone() {
             Ok(f) => Some((f, ctime)),
-            Err(e) => return fail(io_err(e)),
+            Err(e) => return fail(os_err("open", &e, Some(name))),
         };
         Processed::Read(ToRead {
             item,
@@ -1067,14 +1126,14 @@ fn process_fs(
         })
     } else {
         if let Err(e) = meta::stat_ext_attrs(&mut item, path, st, &opts.meta) {
-            return fail(e);
+            return fail((e, 104));
         }
         let status = if ft.is_dir() {
             'd'
         } else if ft.is_symlink() {
             match std::fs::read_link(path) {
                 Ok(t) => item.source = Some(t.as_os_str().as_bytes().to_vec()),
-                Err(e) => return fail(io_err(e)),
+                Err(e) => return fail(os_err("readlink", &e, Some(name))),
             }
             's'
         } else if ft.is_fifo() || ft.is_block_device() || ft.is_char_device() {
@@ -1131,7 +1190,7 @@ struct InFlight {
     /// Number of chunks, once the reader is done.
     end: Option<usize>,
     changed: bool,
-    read_error: Option<String>,
+    read_error: Option<(String, u8)>,
     error: Option<CoreError>,
     /// Chunks before this one are in part items already.
     from_chunk: usize,
@@ -1160,9 +1219,13 @@ impl InFlight {
                 self.end = Some(chunks);
                 self.changed = changed;
             }
-            ChunkMsg::ReadError { chunks, message } => {
+            ChunkMsg::ReadError {
+                chunks,
+                message,
+                code,
+            } => {
                 self.end = Some(chunks);
-                self.read_error = Some(message);
+                self.read_error = Some((message, code));
             }
         }
     }
@@ -1303,11 +1366,19 @@ impl Collector<'_, '_, '_, '_> {
     fn finish(&mut self, slot: Slot) -> Result<()> {
         let (item, status, display) = match slot {
             Slot::Ready(Outcome::Skip) | Slot::Ready(Outcome::Chunked { .. }) => return Ok(()),
-            Slot::Ready(Outcome::Failed { display, message }) => {
+            Slot::Ready(Outcome::Failed {
+                display,
+                message,
+                code,
+                status,
+            }) => {
                 self.warnings.store(true, Ordering::SeqCst);
+                self.observer.warning_code(code);
                 self.observer
                     .warning(&format!("{}: {message}", String::from_utf8_lossy(&display)));
-                self.observer.status('E', &display);
+                if status {
+                    self.observer.status('E', &display);
+                }
                 return Ok(());
             }
             Slot::Ready(Outcome::Item {
@@ -1365,9 +1436,10 @@ impl Collector<'_, '_, '_, '_> {
         if let Some(e) = f.error.take() {
             return Err(e);
         }
-        if let Some(message) = f.read_error.take() {
+        if let Some((message, code)) = f.read_error.take() {
             self.release_unreferenced(&f)?;
             self.warnings.store(true, Ordering::SeqCst);
+            self.observer.warning_code(code);
             self.observer.warning(&format!(
                 "{}: {message}",
                 String::from_utf8_lossy(&f.display)
@@ -1396,8 +1468,12 @@ impl Collector<'_, '_, '_, '_> {
         self.stats.nfiles += 1;
         let mut status = f.status;
         if f.changed {
+            // borg lists the file with its first status, then warns and
+            // lists it again as `C`.
+            self.observer.status(status, &f.display);
             status = 'C';
             self.warnings.store(true, Ordering::SeqCst);
+            self.observer.warning_code(100);
             self.observer.warning(&format!(
                 "{}: file changed while we backed it up",
                 String::from_utf8_lossy(&f.display)
@@ -1682,11 +1758,13 @@ impl Walker<'_, '_, '_> {
         let _ = self.out_tx.send((seq, o));
     }
 
-    fn warn(&mut self, path: &Path, msg: String) {
+    fn warn(&mut self, path: &Path, (message, code): (String, u8), status: bool) {
         self.warnings.store(true, Ordering::SeqCst);
         self.outcome(Outcome::Failed {
             display: path.as_os_str().as_bytes().to_vec(),
-            message: msg,
+            message,
+            code,
+            status,
         });
     }
 
@@ -1697,7 +1775,8 @@ impl Walker<'_, '_, '_> {
         let path = PathBuf::from(OsStr::from_bytes(&normpath(raw)));
         let st = match std::fs::symlink_metadata(&path) {
             Ok(st) => st,
-            Err(e) => return self.warn(&path, io_err(e)),
+            // borg: a warning without a status line.
+            Err(e) => return self.warn(&path, os_err("stat", &e, Some(raw)), false),
         };
         let restrict_dev = self.opts.one_file_system.then(|| st.dev());
         let strip_prefix = strip.map(|i| normpath(&raw[..i]));
@@ -1727,6 +1806,7 @@ impl Walker<'_, '_, '_> {
             return;
         }
         let raw = path.as_os_str().as_bytes();
+        let is_root = st.is_some();
         let mut recurse_excluded_dir = false;
         let included = self.matcher.matches(raw);
         if !included {
@@ -1740,8 +1820,7 @@ impl Walker<'_, '_, '_> {
             Some(st) => st,
             None => match std::fs::symlink_metadata(path) {
                 Ok(st) => st,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
-                Err(e) => return self.warn(path, io_err(e)),
+                Err(e) => return self.warn(path, os_err("stat", &e, Some(base_name(path))), true),
             },
         };
         if recurse_excluded_dir && !st.is_dir() {
@@ -1772,6 +1851,23 @@ impl Walker<'_, '_, '_> {
                 }
                 return;
             }
+            // borg opens the directory before it stores it: one it cannot
+            // list is a warning and is not archived.
+            let entries = if recurse {
+                match std::fs::read_dir(path) {
+                    Ok(rd) => Some(
+                        rd.filter_map(|e| e.ok())
+                            .map(|e| (std::os::unix::fs::DirEntryExt::ino(&e), e.file_name()))
+                            .collect::<Vec<(u64, std::ffi::OsString)>>(),
+                    ),
+                    Err(e) => {
+                        let name = if is_root { raw } else { base_name(path) };
+                        return self.warn(path, os_err("dir_open", &e, Some(name)), true);
+                    }
+                }
+            } else {
+                None
+            };
             if !recurse_excluded_dir {
                 if self.opts.dry_run {
                     self.observer.status('-', raw);
@@ -1779,14 +1875,7 @@ impl Walker<'_, '_, '_> {
                     self.emit(path, st, strip);
                 }
             }
-            if recurse {
-                let mut entries: Vec<(u64, std::ffi::OsString)> = match std::fs::read_dir(path) {
-                    Ok(rd) => rd
-                        .filter_map(|e| e.ok())
-                        .map(|e| (std::os::unix::fs::DirEntryExt::ino(&e), e.file_name()))
-                        .collect(),
-                    Err(e) => return self.warn(path, io_err(e)),
-                };
+            if let Some(mut entries) = entries {
                 entries.sort();
                 for (_, name) in entries {
                     let child = path.join(&name);

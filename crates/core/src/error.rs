@@ -75,8 +75,9 @@ pub enum CoreError {
     /// The operation was interrupted (SIGINT/SIGTERM).
     #[error("interrupted")]
     Interrupted,
-    /// `create` wrote a checkpoint after SIGINT and stopped (borg's message).
-    #[error("Got Ctrl-C / SIGINT.")]
+    /// `create` wrote a checkpoint after SIGINT and stopped (borg's message:
+    /// its generic `Error` class prints `Error: ` before the text).
+    #[error("Error: Got Ctrl-C / SIGINT.")]
     SigInt,
     /// Invalid input given by the caller (bad pattern, bad option value).
     #[error("{0}")]

@@ -143,6 +143,8 @@ struct CliObserver<'a> {
     ctx: &'a Ctx,
     list: bool,
     filter: Option<String>,
+    /// The first warning's modern exit code (0: none yet).
+    code: std::sync::atomic::AtomicU8,
 }
 
 impl CreateObserver for CliObserver<'_> {
@@ -173,6 +175,12 @@ impl CreateObserver for CliObserver<'_> {
         self.ctx
             .logger
             .log(LogLevel::Warning, "borg.archive", msg, None, false);
+    }
+    fn warning_code(&self, code: u8) {
+        // borg's max_ec: the first warning's code stays.
+        let _ = self
+            .code
+            .compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
     }
 }
 
@@ -268,6 +276,7 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
         ctx,
         list: args.list,
         filter: args.filter.clone(),
+        code: std::sync::atomic::AtomicU8::new(0),
     };
     CHECKPOINT_ON_SIGINT.store(!args.dry_run, Ordering::SeqCst);
     let out = oxiborg_core::create(
@@ -304,7 +313,23 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
     }
     cache.close()?;
     session.close()?;
-    Ok(u8::from(out.warnings))
+    Ok(warning_rc(
+        out.warnings,
+        observer.code.load(Ordering::SeqCst),
+    ))
+}
+
+/// rc of a command that finished with or without warnings: 1, or with
+/// `BORG_EXIT_CODES=modern` the first warning's specific code.
+fn warning_rc(warnings: bool, code: u8) -> u8 {
+    let modern =
+        crate::exit::ExitMode::from_env_value(std::env::var("BORG_EXIT_CODES").ok().as_deref())
+            == crate::exit::ExitMode::Modern;
+    match (warnings, modern && code != 0) {
+        (false, _) => 0,
+        (true, true) => code,
+        (true, false) => 1,
+    }
 }
 
 struct ExtractObs<'a> {
