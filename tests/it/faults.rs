@@ -1194,3 +1194,75 @@ fn create_interrupted_by_sigint_leaves_a_checkpoint_like_borg() {
     d.same("leftover lock entries in the repository", block, xlock);
     d.finish("SIGINT");
 }
+
+/// `--list` lines come in borg's order, not only with borg's statuses: a
+/// directory after its contents, a directory kept for its exclusion tag
+/// only as `x`, and the same for `--dry-run`.
+#[test]
+fn create_list_lines_come_in_borg_order() {
+    let o = oxiborg_oracle::require_oracle!();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let src = t.join("src");
+    for d in ["a/deep/er", "b", "c", "tagged/sub"] {
+        std::fs::create_dir_all(src.join(d)).unwrap();
+    }
+    for f in [
+        "a/one",
+        "a/deep/two",
+        "a/deep/er/three",
+        "c/four",
+        "tagged/sub/five",
+    ] {
+        std::fs::write(src.join(f), f.as_bytes()).unwrap();
+    }
+    std::fs::write(
+        src.join("tagged/CACHEDIR.TAG"),
+        b"Signature: 8a477f597d28d172789f06886806bc55\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("a/one", src.join("link")).unwrap();
+    let mut d = Diffs::default();
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let mut sides = Vec::new();
+        for tool in Tool::BOTH {
+            let dir = t.join(format!("{}{}", tool.name(), extra.len()));
+            let base = dir.join("base");
+            let repo = dir.join("repo");
+            init(o, tool, &base, &repo);
+            let mut c = tool_cmd(o, tool, &base);
+            c.current_dir(t)
+                .args([
+                    "create",
+                    "--list",
+                    "--exclude-caches",
+                    "--keep-exclude-tags",
+                ])
+                .args(["--exclude", "src/c/four"])
+                .args(extra)
+                .arg(format!("{}::a", repo.display()))
+                .arg("src");
+            let out = run(c);
+            d.note(&format!("{} create {extra:?}", tool.name()), &out);
+            let lines: Vec<String> = out
+                .stderr
+                .lines()
+                .filter(|l| is_status_line(l))
+                .map(str::to_string)
+                .collect();
+            sides.push((out.rc, lines));
+        }
+        assert!(
+            sides[0].1.len() > 8,
+            "borg listed too little: {:?}",
+            sides[0].1
+        );
+        d.same(&format!("rc {extra:?}"), &sides[0].0, &sides[1].0);
+        d.same(
+            &format!("--list lines in order {extra:?}"),
+            &sides[0].1,
+            &sides[1].1,
+        );
+    }
+    d.finish("--list order");
+}

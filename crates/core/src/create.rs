@@ -204,6 +204,9 @@ pub(crate) struct Store<'a, 'r> {
     index_cv: Condvar,
     failed: AtomicBool,
     interrupt: &'a AtomicBool,
+    /// Set after a SIGINT checkpoint: no new files are started, the ones
+    /// being read are finished (borg ends the file it is in).
+    halt: AtomicBool,
     error: Mutex<Option<CoreError>>,
     /// Stored bytes of chunks added by this run.
     usize: Mutex<u64>,
@@ -232,6 +235,7 @@ impl<'a, 'r> Store<'a, 'r> {
             index_cv: Condvar::new(),
             failed: AtomicBool::new(false),
             interrupt,
+            halt: AtomicBool::new(false),
             error: Mutex::new(None),
             usize: Mutex::new(0),
         }
@@ -249,6 +253,11 @@ impl<'a, 'r> Store<'a, 'r> {
 
     fn stopped(&self) -> bool {
         self.failed.load(Ordering::Relaxed) || self.interrupt.load(Ordering::Relaxed)
+    }
+
+    /// True once no new file may be started.
+    fn halted(&self) -> bool {
+        self.stopped() || self.halt.load(Ordering::Relaxed)
     }
 
     /// Store `data` under `id` unless present; returns the stored size.
@@ -490,6 +499,12 @@ enum Outcome {
     },
     /// Nothing to store (socket, vanished object).
     Skip,
+    /// The walk left the directory stored as object `seq`: borg lists a
+    /// directory after its contents (`show`), or not at all when it was
+    /// kept only for its exclusion tags.
+    DirEnd { seq: u64, show: bool },
+    /// A status line only (`x` for an excluded path), listed in walk order.
+    Status(char, Vec<u8>),
 }
 
 struct Window {
@@ -614,6 +629,8 @@ pub fn create(
             updates: Vec::new(),
             refs: ChunkIndex::new(),
             failure: None,
+            dir_status: HashMap::new(),
+            stopping: false,
         };
         let collector = s.spawn(move || collector.run(out_rx));
         // Walker (this thread).
@@ -630,7 +647,7 @@ pub fn create(
             warnings: &warnings,
         };
         for (source, reader) in sources {
-            if store.stopped() {
+            if store.halted() {
                 break;
             }
             match (source, reader) {
@@ -875,7 +892,7 @@ fn reader_worker(
     gate: &Gate,
 ) {
     for job in rx {
-        if store.stopped() {
+        if store.halted() {
             let _ = out.send((job.seq, Outcome::Skip));
             continue;
         }
@@ -1299,6 +1316,11 @@ struct Collector<'a, 's, 'r, 'm> {
     updates: Vec<([u8; 32], FileCacheEntry, bool)>,
     refs: ChunkIndex,
     failure: Option<CoreError>,
+    /// Status lines of stored directories, listed at their `DirEnd`.
+    dir_status: HashMap<u64, (char, Vec<u8>)>,
+    /// A SIGINT checkpoint was written: finish the files being read, then
+    /// end with `SigInt` without saving the archive.
+    stopping: bool,
 }
 
 const POLL: std::time::Duration = std::time::Duration::from_millis(100);
@@ -1348,6 +1370,7 @@ impl Collector<'_, '_, '_, '_> {
                 return;
             }
             let slot = self.pending.remove(&self.next).expect("head slot");
+            let seq = self.next;
             self.next += 1;
             {
                 let mut d = self.window.done.lock().expect("window");
@@ -1357,15 +1380,27 @@ impl Collector<'_, '_, '_, '_> {
             if self.failure.is_some() {
                 continue;
             }
-            if let Err(e) = self.finish(slot) {
+            if let Err(e) = self.finish(seq, slot) {
                 self.failure = Some(e);
             }
         }
     }
 
-    fn finish(&mut self, slot: Slot) -> Result<()> {
+    fn finish(&mut self, seq: u64, slot: Slot) -> Result<()> {
         let (item, status, display) = match slot {
             Slot::Ready(Outcome::Skip) | Slot::Ready(Outcome::Chunked { .. }) => return Ok(()),
+            Slot::Ready(Outcome::Status(status, display)) => {
+                self.observer.status(status, &display);
+                return Ok(());
+            }
+            Slot::Ready(Outcome::DirEnd { seq, show }) => {
+                if let Some((status, display)) = self.dir_status.remove(&seq) {
+                    if show {
+                        self.observer.status(status, &display);
+                    }
+                }
+                return Ok(());
+            }
             Slot::Ready(Outcome::Failed {
                 display,
                 message,
@@ -1411,7 +1446,11 @@ impl Collector<'_, '_, '_, '_> {
                 self.stats.csize += c.csize;
             }
         }
-        self.observer.status(status, &display);
+        if item.is_dir() {
+            self.dir_status.insert(seq, (status, display.clone()));
+        } else {
+            self.observer.status(status, &display);
+        }
         self.observer.progress(
             self.stats.osize,
             self.stats.csize,
@@ -1548,6 +1587,9 @@ impl Collector<'_, '_, '_, '_> {
     }
 
     fn checkpoint_due(&self) -> bool {
+        if self.stopping {
+            return false;
+        }
         match &self.checkpoint {
             None => false,
             Some(c) => {
@@ -1646,7 +1688,10 @@ impl Collector<'_, '_, '_, '_> {
                 if let Err(e) = self.write_checkpoint(&rx) {
                     self.failure = Some(e);
                 } else if sigint {
-                    self.failure = Some(CoreError::SigInt);
+                    // borg finishes (and lists) the file it is reading, then
+                    // leaves the walk; the archive itself is not saved.
+                    self.stopping = true;
+                    self.store.halt.store(true, Ordering::SeqCst);
                 }
                 if self.failure.is_some() {
                     self.store.fail(CoreError::Interrupted);
@@ -1669,6 +1714,10 @@ impl Collector<'_, '_, '_, '_> {
         if let Some(e) = self.failure {
             self.store.fail(CoreError::Interrupted);
             return Err(e);
+        }
+        if self.stopping {
+            self.store.fail(CoreError::Interrupted);
+            return Err(CoreError::SigInt);
         }
         self.flush(true)?;
         Ok((self.item_ids, self.stats, self.updates, self.refs))
@@ -1740,16 +1789,27 @@ struct Walker<'a, 's, 'r> {
 }
 
 impl Walker<'_, '_, '_> {
-    fn send(&mut self, kind: JobKind) {
+    fn send(&mut self, kind: JobKind) -> u64 {
         {
             let mut done = self.window.done.lock().expect("window");
-            while self.seq >= *done + WINDOW && !self.store.stopped() {
+            while self.seq >= *done + WINDOW && !self.store.halted() {
                 done = self.window.cv.wait(done).expect("window");
             }
         }
         let seq = self.seq;
         self.seq += 1;
         let _ = self.job_tx.send(Job { seq, kind });
+        seq
+    }
+
+    /// A status line in walk order (directly in a dry run, where nothing
+    /// else is listed by the collector).
+    fn status(&mut self, status: char, raw: &[u8]) {
+        if self.opts.dry_run {
+            self.observer.status(status, raw);
+        } else {
+            self.outcome(Outcome::Status(status, raw.to_vec()));
+        }
     }
 
     fn outcome(&mut self, o: Outcome) {
@@ -1802,7 +1862,7 @@ impl Walker<'_, '_, '_> {
         restrict_dev: Option<u64>,
         strip: Option<&[u8]>,
     ) {
-        if self.store.stopped() {
+        if self.store.halted() {
             return;
         }
         let raw = path.as_os_str().as_bytes();
@@ -1810,7 +1870,7 @@ impl Walker<'_, '_, '_> {
         let mut recurse_excluded_dir = false;
         let included = self.matcher.matches(raw);
         if !included {
-            self.observer.status('x', raw);
+            self.status('x', raw);
             if !self.matcher.recurse_dir() {
                 return;
             }
@@ -1839,15 +1899,16 @@ impl Walker<'_, '_, '_> {
             if !tags.is_empty() {
                 if !recurse_excluded_dir {
                     if self.opts.keep_exclude_tags {
-                        if !self.opts.dry_run {
-                            self.emit(path, st, strip);
-                        }
+                        let seq = (!self.opts.dry_run).then(|| self.emit(path, st, strip));
                         for t in tags {
                             let tp = path.join(OsStr::from_bytes(&t));
                             self.walk(&tp, None, restrict_dev, strip);
                         }
+                        if let Some(seq) = seq {
+                            self.outcome(Outcome::DirEnd { seq, show: false });
+                        }
                     }
-                    self.observer.status('x', raw);
+                    self.status('x', raw);
                 }
                 return;
             }
@@ -1868,13 +1929,8 @@ impl Walker<'_, '_, '_> {
             } else {
                 None
             };
-            if !recurse_excluded_dir {
-                if self.opts.dry_run {
-                    self.observer.status('-', raw);
-                } else {
-                    self.emit(path, st, strip);
-                }
-            }
+            let seq =
+                (!recurse_excluded_dir && !self.opts.dry_run).then(|| self.emit(path, st, strip));
             if let Some(mut entries) = entries {
                 entries.sort();
                 for (_, name) in entries {
@@ -1884,14 +1940,20 @@ impl Walker<'_, '_, '_> {
                     self.walk(&child, None, restrict_dev, strip);
                 }
             }
+            // borg lists a directory after its contents.
+            if let Some(seq) = seq {
+                self.outcome(Outcome::DirEnd { seq, show: true });
+            } else if !recurse_excluded_dir {
+                self.status('-', raw);
+            }
         } else if self.opts.dry_run {
-            self.observer.status('-', raw);
+            self.status('-', raw);
         } else {
             self.emit(path, st, strip);
         }
     }
 
-    fn emit(&mut self, path: &Path, st: Metadata, strip: Option<&[u8]>) {
+    fn emit(&mut self, path: &Path, st: Metadata, strip: Option<&[u8]>) -> u64 {
         let stored = Self::stored_path(path, strip);
         let ft = st.file_type();
         let hardlinkable =
@@ -1913,7 +1975,7 @@ impl Walker<'_, '_, '_> {
             st,
             slave_of,
             hardlinked,
-        });
+        })
     }
 
     /// borg's `dir_is_tagged`.
