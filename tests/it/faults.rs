@@ -879,9 +879,6 @@ impl Drop for Tmpfs {
 }
 
 #[test]
-#[ignore = "known gap (issue #4 note): on ENOSPC oxiborg does not yet roll back the partial \
-            transaction to free space as borg does, so the next create fails on the nonce file; \
-            the repository itself stays consistent"]
 fn create_on_full_disk_fails_cleanly_like_borg() {
     let o = oxiborg_oracle::require_oracle!();
     let tmp = tempfile::tempdir().unwrap();
@@ -947,6 +944,13 @@ fn create_on_full_disk_fails_cleanly_like_borg() {
         d.check(
             x.stderr.contains(essential),
             format!("oxiborg's stderr lacks {essential:?} ({c})"),
+        );
+        // borg's warning (`Repository.__exit__`), before the error.
+        let cleaning = "No space left on device, cleaning up partial transaction to free space.";
+        assert!(b.stderr.lines().any(|l| l == cleaning), "{}", b.show());
+        d.check(
+            x.stderr.lines().any(|l| l == cleaning),
+            format!("oxiborg's stderr lacks the line {cleaning:?} ({c})"),
         );
         // borg rolls the partial transaction back: the space comes back.
         let slack = 1 << 20;

@@ -150,6 +150,21 @@ impl RepositoryError {
             source,
         }
     }
+
+    /// Whether this is "no space left on device" (ENOSPC), the one error
+    /// after which borg deletes the partial transaction at once.
+    pub fn is_no_space(&self) -> bool {
+        match self {
+            RepositoryError::Io { source, .. } => is_no_space(source),
+            _ => false,
+        }
+    }
+}
+
+/// Whether an I/O error is ENOSPC (not EDQUOT: borg checks ENOSPC only).
+pub(crate) fn is_no_space(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error())
 }
 
 /// Result alias for the repository layer.

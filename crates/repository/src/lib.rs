@@ -13,6 +13,8 @@
 mod check;
 mod compact;
 mod config;
+#[cfg(test)]
+mod enospc_tests;
 mod error;
 mod hints;
 mod idx;
@@ -96,6 +98,19 @@ pub trait Repository {
     fn commit(&mut self, opts: CommitOptions) -> Result<()>;
     /// Forget everything since the last commit.
     fn rollback(&mut self) -> Result<()>;
+    /// Roll back because an error ends the work with the repository
+    /// (borg's `Repository.__exit__` with an exception). When the error is
+    /// "no space left on device" (`no_space_left`) and a transaction is
+    /// active, the uncommitted segment files are deleted at once, with
+    /// borg's warning, so the space comes back; returns whether that
+    /// happened. Any other error: a plain [`Repository::rollback`].
+    ///
+    /// A [`LocalRepository`] dropped without `close` after its own writes
+    /// failed with ENOSPC does this by itself.
+    fn rollback_after_error(&mut self, no_space_left: bool) -> Result<bool> {
+        let _ = no_space_left;
+        self.rollback().map(|()| false)
+    }
     /// Object ids in index order, after `marker`.
     fn list(&mut self, limit: Option<usize>, marker: Option<&Id>) -> Result<Vec<Id>>;
     /// Object ids in on-disk order, after `marker`.

@@ -87,6 +87,16 @@ pub struct LocalRepository {
     pub(crate) shadow_index: HashMap<Id, Vec<u32>>,
     transaction_doomed: Option<(u64, u64)>,
     active_txn: bool,
+    /// The committed transaction the active one builds on.
+    txn_base: Option<u32>,
+    /// The active transaction's commit failed. borg drops its transaction
+    /// state only after a successful commit, so for the cleanup on errors
+    /// it still counts as active.
+    failed_commit: bool,
+    /// A call failed with ENOSPC while a transaction was active: dropped
+    /// without [`LocalRepository::close`], the repository deletes the
+    /// partial transaction (borg's `__exit__` on `OSError(ENOSPC)`).
+    no_space_in_txn: bool,
 }
 
 impl std::fmt::Debug for LocalRepository {
@@ -267,6 +277,9 @@ impl LocalRepository {
             shadow_index: HashMap::new(),
             transaction_doomed: None,
             active_txn: false,
+            txn_base: None,
+            failed_commit: false,
+            no_space_in_txn: false,
         })
     }
 
@@ -527,6 +540,9 @@ impl LocalRepository {
     /// Begin a transaction on top of committed transaction `tid`.
     pub(crate) fn prepare_txn(&mut self, tid: Option<u32>, do_cleanup: bool) -> Result<()> {
         self.active_txn = true;
+        self.txn_base = tid;
+        self.failed_commit = false;
+        self.no_space_in_txn = false;
         if let Err(e) = self.require_exclusive() {
             self.active_txn = false;
             return Err(e);
@@ -769,6 +785,9 @@ impl LocalRepository {
     /// Release the lock, leaving anything uncommitted for the next opener to
     /// clean up (borg's `close`).
     pub fn close(mut self) -> Result<()> {
+        // A deliberate close is no error exit: like borg's `close`, it
+        // leaves an uncommitted tail to the next writer.
+        self.no_space_in_txn = false;
         self.writer.close(self.store.as_ref())?;
         if let Some(mut l) = self.lock.take() {
             l.release()?;
@@ -778,6 +797,7 @@ impl LocalRepository {
 
     /// Delete the whole repository (borg's `destroy`); refused in append-only mode.
     pub fn destroy(mut self) -> Result<()> {
+        self.no_space_in_txn = false;
         if self.append_only {
             return Err(RepositoryError::AppendOnly {
                 path: self.path.clone(),
@@ -791,7 +811,7 @@ impl LocalRepository {
         std::fs::remove_dir_all(&path).map_err(|e| RepositoryError::io(path, e))
     }
 
-    fn get_inner(&mut self, id: &Id) -> Result<(u32, u32)> {
+    fn locate(&mut self, id: &Id) -> Result<(u32, u32)> {
         self.ensure_index()?;
         self.index
             .as_ref()
@@ -819,6 +839,9 @@ impl LocalRepository {
         self.storage_quota_use = 0;
         self.shadow_index.clear();
         self.active_txn = true;
+        self.txn_base = None;
+        self.failed_commit = false;
+        self.no_space_in_txn = false;
         Ok(())
     }
 
@@ -859,27 +882,63 @@ pub(crate) fn utc_now_iso() -> String {
     )
 }
 
-impl Repository for LocalRepository {
-    fn close_boxed(self: Box<Self>) -> Result<()> {
-        (*self).close()
-    }
-    fn destroy_boxed(self: Box<Self>) -> Result<()> {
-        (*self).destroy()
-    }
-    fn id(&self) -> Id {
-        self.settings.id
+// ENOSPC handling (borg's `__exit__`), and the bodies of the `Repository`
+// calls whose failures `track` watches.
+impl LocalRepository {
+    /// Note an ENOSPC that ends a call while a transaction is active, for
+    /// the cleanup when the repository is dropped without `close`.
+    fn track<T>(&mut self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r {
+            if e.is_no_space() && (self.active_txn || self.failed_commit) {
+                self.no_space_in_txn = true;
+            }
+        }
+        r
     }
 
-    fn get(&mut self, id: &Id) -> Result<Vec<u8>> {
-        let (seg, off) = self.get_inner(id)?;
+    /// Delete the segment files written after the last commit, giving
+    /// their space back (borg's `_rollback(cleanup=True)`, which cleans up
+    /// after `get_segments_transaction_id()`).
+    ///
+    /// The last commit is the newest committed segment on disk, but never
+    /// one older than the commit the transaction began on: a COMMIT that
+    /// does not read back as valid must not make committed data look
+    /// uncommitted. With no commit at all nothing is deleted (borg fails
+    /// there, and `check --repair` may still need those segments).
+    fn cleanup_uncommitted(&mut self) -> Result<()> {
+        self.writer.abandon();
+        match self.segments_transaction_id()?.max(self.txn_base) {
+            Some(t) => self.cleanup(Some(t)),
+            None => Ok(()),
+        }
+    }
+
+    /// See [`Repository::rollback_after_error`].
+    fn rollback_after_error_inner(&mut self, no_space_left: bool) -> Result<bool> {
+        // borg's `_active_txn`: still set after a failed commit.
+        let active = self.active_txn || self.failed_commit;
+        self.failed_commit = false;
+        self.no_space_in_txn = false;
+        self.rollback_state();
+        if !(active && no_space_left) {
+            return Ok(false);
+        }
+        self.reporter
+            .warning("No space left on device, cleaning up partial transaction to free space.");
+        self.cleanup_uncommitted()?;
+        Ok(true)
+    }
+
+    fn get_inner(&mut self, id: &Id) -> Result<Vec<u8>> {
+        let (seg, off) = self.locate(id)?;
         self.writer.flush_if_current(self.store.as_ref(), seg)?;
         read_put(self.store.as_ref(), self.per_dir(), seg, u64::from(off), id)
     }
 
-    fn get_many(&mut self, ids: &[Id]) -> Result<Vec<Vec<u8>>> {
+    fn get_many_inner(&mut self, ids: &[Id]) -> Result<Vec<Vec<u8>>> {
         let mut locs = Vec::with_capacity(ids.len());
         for id in ids {
-            let (seg, off) = self.get_inner(id)?;
+            let (seg, off) = self.locate(id)?;
             self.writer.flush_if_current(self.store.as_ref(), seg)?;
             locs.push((seg, off));
         }
@@ -907,7 +966,7 @@ impl Repository for LocalRepository {
         pool.read_all(&jobs)
     }
 
-    fn put(&mut self, id: &Id, data: &[u8]) -> Result<()> {
+    fn put_inner(&mut self, id: &Id, data: &[u8]) -> Result<()> {
         if data.len() > MAX_DATA_SIZE {
             return Err(RepositoryError::IntegrityOther(format!(
                 "More than allowed put data [{} > {MAX_DATA_SIZE}]",
@@ -936,7 +995,7 @@ impl Repository for LocalRepository {
         Ok(())
     }
 
-    fn delete(&mut self, id: &Id) -> Result<()> {
+    fn delete_inner(&mut self, id: &Id) -> Result<()> {
         self.ensure_txn()?;
         let (seg, off) =
             self.index_mut()
@@ -948,7 +1007,7 @@ impl Repository for LocalRepository {
         self.delete_entry(id, seg, off)
     }
 
-    fn commit(&mut self, opts: CommitOptions) -> Result<()> {
+    fn commit_inner(&mut self, opts: CommitOptions) -> Result<()> {
         if !self.active_txn {
             return Err(RepositoryError::NoActiveTransaction);
         }
@@ -960,8 +1019,7 @@ impl Repository for LocalRepository {
         if let Some(free) = self.store.free_space() {
             if free < required {
                 self.rollback_state();
-                let tid = self.segments_transaction_id()?;
-                self.cleanup(tid)?;
+                self.cleanup_uncommitted()?;
                 return Err(RepositoryError::InsufficientFreeSpace {
                     required,
                     available: free,
@@ -984,12 +1042,76 @@ impl Repository for LocalRepository {
             self.write_index(tid)
         })();
         self.rollback_state();
+        // borg forgets the transaction only once the commit succeeded.
+        self.failed_commit = result.is_err();
         result
     }
 
+    fn commit_nonce_reservation_inner(
+        &mut self,
+        next_unreserved: u64,
+        start_nonce: Option<u64>,
+    ) -> Result<()> {
+        self.require_exclusive()?;
+        if self.get_free_nonce()? != start_nonce {
+            return Err(RepositoryError::NonceMismatch);
+        }
+        self.store
+            .write_atomic("nonce", format!("{next_unreserved:016x}").as_bytes())
+    }
+
+    fn save_key_inner(&mut self, keydata: &[u8]) -> Result<()> {
+        let text = String::from_utf8_lossy(keydata).into_owned();
+        self.config.set("key", text);
+        self.save_config()
+    }
+}
+
+impl Repository for LocalRepository {
+    fn close_boxed(self: Box<Self>) -> Result<()> {
+        (*self).close()
+    }
+    fn destroy_boxed(self: Box<Self>) -> Result<()> {
+        (*self).destroy()
+    }
+    fn id(&self) -> Id {
+        self.settings.id
+    }
+
+    fn get(&mut self, id: &Id) -> Result<Vec<u8>> {
+        let r = self.get_inner(id);
+        self.track(r)
+    }
+
+    fn get_many(&mut self, ids: &[Id]) -> Result<Vec<Vec<u8>>> {
+        let r = self.get_many_inner(ids);
+        self.track(r)
+    }
+
+    fn put(&mut self, id: &Id, data: &[u8]) -> Result<()> {
+        let r = self.put_inner(id, data);
+        self.track(r)
+    }
+
+    fn delete(&mut self, id: &Id) -> Result<()> {
+        let r = self.delete_inner(id);
+        self.track(r)
+    }
+
+    fn commit(&mut self, opts: CommitOptions) -> Result<()> {
+        let r = self.commit_inner(opts);
+        self.track(r)
+    }
+
     fn rollback(&mut self) -> Result<()> {
+        self.failed_commit = false;
+        self.no_space_in_txn = false;
         self.rollback_state();
         Ok(())
+    }
+
+    fn rollback_after_error(&mut self, no_space_left: bool) -> Result<bool> {
+        self.rollback_after_error_inner(no_space_left)
     }
 
     fn list(&mut self, limit: Option<usize>, marker: Option<&Id>) -> Result<Vec<Id>> {
@@ -1074,9 +1196,8 @@ impl Repository for LocalRepository {
     }
 
     fn save_key(&mut self, keydata: &[u8]) -> Result<()> {
-        let text = String::from_utf8_lossy(keydata).into_owned();
-        self.config.set("key", text);
-        self.save_config()
+        let r = self.save_key_inner(keydata);
+        self.track(r)
     }
 
     fn get_free_nonce(&mut self) -> Result<Option<u64>> {
@@ -1100,16 +1221,13 @@ impl Repository for LocalRepository {
         next_unreserved: u64,
         start_nonce: Option<u64>,
     ) -> Result<()> {
-        self.require_exclusive()?;
-        if self.get_free_nonce()? != start_nonce {
-            return Err(RepositoryError::NonceMismatch);
-        }
-        self.store
-            .write_atomic("nonce", format!("{next_unreserved:016x}").as_bytes())
+        let r = self.commit_nonce_reservation_inner(next_unreserved, start_nonce);
+        self.track(r)
     }
 
     fn check(&mut self, repair: bool, max_duration: Option<Duration>) -> Result<bool> {
-        crate::check::check(self, repair, max_duration)
+        let r = crate::check::check(self, repair, max_duration);
+        self.track(r)
     }
 
     fn break_lock(&mut self) -> Result<()> {
@@ -1120,7 +1238,15 @@ impl Repository for LocalRepository {
 
 impl Drop for LocalRepository {
     fn drop(&mut self) {
-        // Durability is the commit's job; on drop only release the lock.
+        // Durability is the commit's job. Dropped without `close` after a
+        // call failed with ENOSPC in a transaction, the work is ending with
+        // that error: do what borg's `__exit__` does and delete the partial
+        // transaction now (warning included), while the lock is still held,
+        // so the space comes back. Its own errors cannot be reported here;
+        // the next writer's `prepare_txn` cleans up whatever is left.
+        if self.no_space_in_txn {
+            let _ = self.rollback_after_error_inner(true);
+        }
         if let Some(mut l) = self.lock.take() {
             let _ = l.release();
         }

@@ -11,7 +11,7 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::error::{RepositoryError, Result};
+use crate::error::{is_no_space, RepositoryError, Result};
 
 /// A file being appended to.
 pub trait StoreFile: Write + Send {
@@ -138,6 +138,25 @@ impl StoreFile for LocalFile {
     }
 }
 
+/// borg's `safe_unlink` after an unlink failed with ENOSPC (some
+/// filesystems need space to delete): truncate the file to free its data,
+/// then unlink it again. Only when no other hard link shares the data;
+/// otherwise, or when truncating fails too, the unlink error stands.
+fn truncate_then_unlink(path: &Path, unlink_err: std::io::Error) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let single = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.nlink() == 1);
+    let truncated = single
+        && OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(0))
+            .is_ok();
+    if !truncated {
+        return Err(RepositoryError::io(path, unlink_err));
+    }
+    std::fs::remove_file(path).map_err(|e| RepositoryError::io(path, e))
+}
+
 fn parent_of(name: &str) -> &str {
     name.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
 }
@@ -248,6 +267,7 @@ impl Store for LocalStore {
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) if is_no_space(&e) => truncate_then_unlink(&path, e),
             Err(e) => Err(RepositoryError::io(path, e)),
         }
     }
@@ -353,5 +373,36 @@ impl Store for LocalStore {
             result.map_err(|e| RepositoryError::io(&path, e))?;
         }
         self.delete(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enospc() -> std::io::Error {
+        std::io::Error::from_raw_os_error(rustix::io::Errno::NOSPC.raw_os_error())
+    }
+
+    #[test]
+    fn a_full_disk_unlink_falls_back_to_truncate_then_unlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("segment");
+        std::fs::write(&f, vec![7u8; 4096]).unwrap();
+        truncate_then_unlink(&f, enospc()).unwrap();
+        assert!(!f.exists());
+    }
+
+    #[test]
+    fn a_hard_linked_file_is_not_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("config.old");
+        let other = dir.path().join("config");
+        std::fs::write(&f, b"keep me").unwrap();
+        std::fs::hard_link(&f, &other).unwrap();
+        let e = truncate_then_unlink(&f, enospc()).unwrap_err();
+        assert!(e.is_no_space(), "{e}");
+        assert_eq!(std::fs::read(&other).unwrap(), b"keep me");
+        assert!(f.exists());
     }
 }
