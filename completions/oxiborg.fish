@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_oxiborg_global_optspecs
-    string join \n critical error warning v/info debug log-json show-version show-rc umask= progress lock-wait= V/version h/help
+    string join \n critical error warning v/info debug log-json show-version show-rc umask= p/progress lock-wait= V/version h/help
 end
 
 function __fish_oxiborg_needs_command
@@ -34,7 +34,7 @@ complete -c oxiborg -n "__fish_oxiborg_needs_command" -l debug -d 'Enable debug 
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -s V -l version -d 'Print the borg version oxiborg is compatible with (`<prog> 1.4.5`) and exit'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "benchmark" -d 'Benchmark command'
@@ -73,7 +73,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fis
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -f -a "crud" -d 'Benchmarks borg CRUD (create, extract, update, delete)'
@@ -88,7 +88,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_se
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -100,7 +100,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_se
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from help" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from help" -f -a "crud" -d 'Benchmarks borg CRUD (create, extract, update, delete)'
@@ -125,7 +125,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l debug -d 'Enabl
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l max-duration -d 'Do only a partial repository check for at most SECONDS, resuming where the last one stopped' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l umask -d 'Set umask to M (local only, default: 0077)' -r
@@ -141,7 +141,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l debug -d 'Enab
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l threshold -d 'Set minimum threshold for saved space in PERCENT (default: 10)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l umask -d 'Set umask to M (local only, default: 0077)' -r
@@ -156,7 +156,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l debug -d 'En
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -168,7 +168,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l debug -d 
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -180,19 +180,23 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l debug -d '
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l filter -d 'Only display items with the given status characters' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l stdin-name -d 'Use NAME in archive for stdin data (default: stdin)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l stdin-user -d 'Set user USER in archive for stdin data (default: root)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l stdin-group -d 'Set group GROUP in archive for stdin data (default: wheel)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l stdin-group -d 'Set group GROUP in archive for stdin data (default: root)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l stdin-mode -d 'Set mode to M in archive for stdin data (default: 0660)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l paths-delimiter -d 'Set path delimiter for --paths-from-stdin and --paths-from-command (default: \\n)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s e -l exclude -d 'Exclude paths matching PATTERN' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l exclude-from -d 'Read exclude patterns from EXCLUDEFILE, one per line' -r -F
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l pattern -d 'Include/exclude paths matching PATTERN' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l patterns-from -d 'Read include/exclude patterns from PATTERNFILE, one per line' -r -F
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l exclude-if-present -d 'Exclude directories that are tagged by containing a filesystem object with the given NAME' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l files-cache -d 'Operate files cache in MODE (default: ctime,size,inode)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l files-changed -d 'Detect files changed during backup by MODE (ctime, mtime, disabled; default: ctime)' -r -f -a "ctime\t''
+mtime\t''
+disabled\t''"
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l comment -d 'Add a comment text to the archive' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l timestamp -d 'Manually specify the archive creation date/time (UTC, yyyy-mm-ddThh:mm:ss format)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s c -l checkpoint-interval -d 'Write checkpoint every SECONDS seconds (default: 1800)' -r
@@ -205,6 +209,8 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s s -l stats -d
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l list -d 'Output verbose list of items (files, dirs, ...)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l json -d 'Output stats as JSON. Implies --stats'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l content-from-command -d 'Interpret PATH as a command and store its stdout'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l paths-from-stdin -d 'Read DELIM-separated list of paths to back up from stdin'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l paths-from-command -d 'Interpret PATH as a command and treat its output as --paths-from-stdin'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l exclude-caches -d 'Exclude directories that contain a CACHEDIR.TAG file'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l keep-exclude-tags -d 'If tag objects are specified with --exclude-if-present, don\'t omit the tag objects themselves'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s x -l one-file-system -d 'Stay in the same file system and do not store mount points of other file systems'
@@ -224,7 +230,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l debug -d 'Ena
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -s e -l exclude -d 'Exclude paths matching PATTERN' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l exclude-from -d 'Read exclude patterns from EXCLUDEFILE, one per line' -r -F
@@ -249,7 +255,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l debug -d 'En
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l format -d 'Specify format for file or archive listing' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -s P -l prefix -d 'Only consider archive names starting with this prefix (deprecated)' -r
@@ -275,7 +281,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l debug -d 'Enabl
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -s P -l prefix -d 'Only consider archive names starting with this prefix (deprecated)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -s a -l glob-archives -d 'Only consider archive names matching the glob' -r
@@ -293,7 +299,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l debug -d 'Enabl
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s P -l prefix -d 'Only consider archive names starting with this prefix (deprecated)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s a -l glob-archives -d 'Only consider archive names matching the glob' -r
@@ -317,7 +323,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l debug -d 'Ena
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -329,7 +335,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l debug -d 'Ena
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -341,7 +347,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l debug -d 'Ena
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -353,7 +359,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l debug -d 'Enab
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -365,7 +371,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l debug -d 'Enabl
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -377,7 +383,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l debug -d 
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -389,7 +395,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l debug -d 
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -401,7 +407,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l debug -d 'Enable
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -413,7 +419,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l debug -d 'Enab
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -425,7 +431,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l debug -d 'Enab
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -437,7 +443,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l debug -d 'E
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -449,7 +455,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l debug -d 'Enab
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -461,7 +467,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l debug -d 'Ena
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -473,7 +479,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l debug -d 'En
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
@@ -485,7 +491,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l debug -d 'En
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l log-json -d 'Output one JSON object per log line instead of formatted text'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l show-version -d 'Show/log the borg version'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "benchmark" -d 'Benchmark command'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help" -f -a "init" -d 'Initialize an empty repository'

@@ -365,7 +365,11 @@ fn checkpoints_write_part_items_that_borg_accepts() {
     std::fs::create_dir_all(src.join("d")).unwrap();
     // Incompressible data through zlib,9 keeps the run above a few seconds.
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    for i in 0..2 {
+    // Walk order follows inode order, which follows creation order here:
+    // big0, the small files, then links and empty files (complete at once,
+    // so they wait behind big0 while it is in flight at a checkpoint),
+    // then big1.
+    let mut big = |i: usize| {
         let mut data = vec![0u8; 24 << 20];
         for b in data.iter_mut() {
             x ^= x << 13;
@@ -374,10 +378,16 @@ fn checkpoints_write_part_items_that_borg_accepts() {
             *b = x as u8;
         }
         std::fs::write(src.join(format!("d/big{i}")), &data).unwrap();
-    }
+    };
+    big(0);
     for i in 0..50 {
         std::fs::write(src.join(format!("d/small{i}")), format!("{i}\n")).unwrap();
     }
+    for i in 0..30 {
+        std::os::unix::fs::symlink("big0", src.join(format!("d/link{i}"))).unwrap();
+        std::fs::write(src.join(format!("d/empty{i}")), b"").unwrap();
+    }
+    big(1);
     let repo = t.join("repo");
     let r = repo.to_str().unwrap();
     run(ox(&base).args(["init", "-e", "repokey-blake2", r]), "init");
@@ -436,4 +446,29 @@ fn checkpoints_write_part_items_that_borg_accepts() {
         );
     }
     assert!(!out.join("d/big0.borg_part_1").exists());
+    // Items finished behind a file in flight at a checkpoint must not be
+    // lost: every path of the source is in the archive.
+    let listed = run(
+        borg(o, Borg::V14, &base).args(["list", "--short", &format!("{r}::a")]),
+        "borg list",
+    );
+    let mut listed: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    listed.sort();
+    let mut want: Vec<String> = vec!["d".into(), "d/big0".into(), "d/big1".into()];
+    want.extend((0..50).map(|i| format!("d/small{i}")));
+    want.extend((0..30).map(|i| format!("d/link{i}")));
+    want.extend((0..30).map(|i| format!("d/empty{i}")));
+    want.sort();
+    assert_eq!(listed, want);
+    for i in 0..50 {
+        let name = format!("d/small{i}");
+        assert_eq!(
+            std::fs::read(out.join(&name)).unwrap(),
+            format!("{i}\n").into_bytes(),
+            "{name}"
+        );
+    }
 }

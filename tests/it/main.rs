@@ -2,6 +2,8 @@
 
 mod archives;
 mod bench_crud;
+mod create_options;
 mod faults;
 mod objects;
+mod progress;
 mod tree;

@@ -98,7 +98,7 @@ pub struct CommonOptions {
     #[arg(long, global = true, value_name = "M", value_parser = parse_umask)]
     pub umask: Option<u32>,
     /// Show progress information.
-    #[arg(long, global = true)]
+    #[arg(short = 'p', long, global = true)]
     pub progress: bool,
     /// Wait at most SECONDS for acquiring a repository/cache lock (default: 1).
     #[arg(long, global = true, value_name = "SECONDS")]
@@ -300,8 +300,8 @@ pub struct CreateArgs {
     /// Set user USER in archive for stdin data (default: root).
     #[arg(long, value_name = "USER", default_value = "root")]
     pub stdin_user: String,
-    /// Set group GROUP in archive for stdin data (default: wheel).
-    #[arg(long, value_name = "GROUP", default_value = "wheel")]
+    /// Set group GROUP in archive for stdin data (default: root).
+    #[arg(long, value_name = "GROUP", default_value = "root")]
     pub stdin_group: String,
     /// Set mode to M in archive for stdin data (default: 0660).
     #[arg(long, value_name = "M", default_value = "0660")]
@@ -309,6 +309,15 @@ pub struct CreateArgs {
     /// Interpret PATH as a command and store its stdout.
     #[arg(long)]
     pub content_from_command: bool,
+    /// Read DELIM-separated list of paths to back up from stdin.
+    #[arg(long)]
+    pub paths_from_stdin: bool,
+    /// Interpret PATH as a command and treat its output as --paths-from-stdin.
+    #[arg(long)]
+    pub paths_from_command: bool,
+    /// Set path delimiter for --paths-from-stdin and --paths-from-command (default: \n).
+    #[arg(long, value_name = "DELIM")]
+    pub paths_delimiter: Option<String>,
     #[command(flatten)]
     pub patterns: PatternArgs,
     /// Exclude directories that contain a CACHEDIR.TAG file.
@@ -350,6 +359,10 @@ pub struct CreateArgs {
     /// Operate files cache in MODE (default: ctime,size,inode).
     #[arg(long, value_name = "MODE", default_value = "ctime,size,inode")]
     pub files_cache: String,
+    /// Detect files changed during backup by MODE (ctime, mtime, disabled; default: ctime).
+    #[arg(long, value_name = "MODE", action = clap::ArgAction::Append,
+          value_parser = ["ctime", "mtime", "disabled"])]
+    pub files_changed: Vec<String>,
     /// Add a comment text to the archive.
     #[arg(long, value_name = "COMMENT", default_value = "")]
     pub comment: String,

@@ -8,6 +8,7 @@ mod location;
 mod log;
 mod output;
 mod placeholders;
+mod progress;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -74,6 +75,7 @@ fn main() -> ExitCode {
     let ctx = commands::Ctx {
         logger: logger.clone(),
         lock_wait: std::time::Duration::from_secs(cli.common.lock_wait.unwrap_or(1)),
+        progress: cli.common.progress,
     };
     let rc = match run(&ctx, cli.command) {
         Ok(rc) => rc,

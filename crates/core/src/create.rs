@@ -78,9 +78,10 @@ pub trait CreateObserver: Send + Sync {
 pub enum Source {
     /// A path to walk (as given on the command line).
     Path(PathBuf),
-    /// Content read from a reader (stdin or `--content-from-command`).
+    /// Content read from a reader (stdin or `--content-from-command`),
+    /// stored as one regular file.
     Stream {
-        /// Stored path (`--stdin-name`).
+        /// Stored path (`--stdin-name`), as given (borg does not sanitise it).
         name: Vec<u8>,
         /// Mode bits (`--stdin-mode`).
         mode: u32,
@@ -89,7 +90,99 @@ pub enum Source {
         /// Group (`--stdin-group`), with its gid.
         group: (Option<Vec<u8>>, u32),
     },
+    /// `delimiter`-separated paths read from a reader (`--paths-from-stdin`,
+    /// `--paths-from-command`): each is stored as given, with no recursion
+    /// and no pattern matching (borg's `_process_any` per path).
+    PathList {
+        /// The separator (`--paths-delimiter`, default `\n`).
+        delimiter: Vec<u8>,
+    },
 }
+
+/// Checks an input once it is read to its end, e.g. that the command
+/// producing it exited with status 0; `Err` holds borg's `CommandError`
+/// text (without the `Command Error: ` prefix).
+pub type InputCheck = Box<dyn FnOnce() -> std::result::Result<(), String> + Send>;
+
+/// The reader of a [`Source::Stream`] or [`Source::PathList`], with an
+/// optional check run after it reached its end: a failed check makes
+/// `create` end with [`CoreError::Command`] and save no archive.
+pub struct Input {
+    reader: Box<dyn Read + Send>,
+    check: Option<InputCheck>,
+}
+
+impl Input {
+    /// An input without an end check (stdin).
+    pub fn new(reader: Box<dyn Read + Send>) -> Self {
+        Input {
+            reader,
+            check: None,
+        }
+    }
+
+    /// An input whose end is checked by `check` (a command's exit status).
+    pub fn with_check(reader: Box<dyn Read + Send>, check: InputCheck) -> Self {
+        Input {
+            reader,
+            check: Some(check),
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        match self.check.take() {
+            Some(check) => check().map_err(CoreError::Command),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("check", &self.check.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `--files-changed`: how a file that changed while it was read is
+/// detected (borg 1.4.2+): its ctime or mtime before and after reading
+/// differ, or never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FilesChanged {
+    /// Compare the ctime (the default).
+    #[default]
+    Ctime,
+    /// Compare the mtime.
+    Mtime,
+    /// No check.
+    Disabled,
+}
+
+impl FilesChanged {
+    /// Parse `ctime`, `mtime` or `disabled`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ctime" => Some(FilesChanged::Ctime),
+            "mtime" => Some(FilesChanged::Mtime),
+            "disabled" => Some(FilesChanged::Disabled),
+            _ => None,
+        }
+    }
+
+    /// The timestamp compared before and after reading, if any.
+    fn stamp(self, st: &Metadata) -> Option<i128> {
+        match self {
+            FilesChanged::Ctime => Some(meta::ctime_ns(st)),
+            FilesChanged::Mtime => Some(meta::mtime_ns(st)),
+            FilesChanged::Disabled => None,
+        }
+    }
+}
+
+/// A status that is not listed again: borg prints a stream's `i` before
+/// reading it, the item itself gets no status line.
+const NO_STATUS: char = '\0';
 
 /// `create`'s options.
 #[derive(Debug, Clone)]
@@ -106,6 +199,8 @@ pub struct CreateOptions {
     pub chunker_params: ChunkerParams,
     /// `--files-cache`.
     pub files_cache_mode: FilesCacheMode,
+    /// `--files-changed`.
+    pub files_changed: FilesChanged,
     /// Metadata options (numeric ids, atime, ctime, xattrs, ACLs, flags).
     pub meta: MetaOptions,
     /// `--one-file-system`.
@@ -208,6 +303,9 @@ pub(crate) struct Store<'a, 'r> {
     /// being read are finished (borg ends the file it is in).
     halt: AtomicBool,
     error: Mutex<Option<CoreError>>,
+    /// The first failed input check (a command's exit status): reported
+    /// after every item is done, and no archive is saved.
+    input_error: Mutex<Option<CoreError>>,
     /// Stored bytes of chunks added by this run.
     usize: Mutex<u64>,
 }
@@ -237,7 +335,16 @@ impl<'a, 'r> Store<'a, 'r> {
             interrupt,
             halt: AtomicBool::new(false),
             error: Mutex::new(None),
+            input_error: Mutex::new(None),
             usize: Mutex::new(0),
+        }
+    }
+
+    /// Record a failed input check (the first one wins).
+    fn input_failed(&self, e: CoreError) {
+        let mut slot = self.input_error.lock().expect("input error slot");
+        if slot.is_none() {
+            *slot = Some(e);
         }
     }
 
@@ -386,7 +493,7 @@ enum JobKind {
         hardlinked: bool,
     },
     /// Data from a stream.
-    Stream(Box<dyn Read + Send>, Source),
+    Stream(Input, Source),
 }
 
 struct Job {
@@ -520,7 +627,7 @@ struct Window {
 pub fn create(
     session: &mut Session,
     cache: &mut Cache,
-    sources: Vec<(Source, Option<Box<dyn Read + Send>>)>,
+    sources: Vec<(Source, Option<Input>)>,
     matcher: &mut PatternMatcher,
     opts: &CreateOptions,
     observer: &dyn CreateObserver,
@@ -652,12 +759,24 @@ pub fn create(
             }
             match (source, reader) {
                 (Source::Path(p), _) => walker.walk_root(&p),
+                (Source::Stream { name, .. }, _) if opts.dry_run => {
+                    // borg does not read the stream (nor run the command).
+                    walker.status('-', &name);
+                }
                 (src @ Source::Stream { .. }, Some(r)) => {
-                    if !opts.dry_run {
-                        walker.send(JobKind::Stream(r, src));
+                    if let Source::Stream { name, .. } = &src {
+                        // borg lists `i` before it reads the stream.
+                        walker.status('i', name);
+                    }
+                    walker.send(JobKind::Stream(r, src));
+                }
+                (Source::PathList { delimiter }, Some(mut r)) => {
+                    walker.walk_list(&mut r.reader, &delimiter);
+                    if let Err(e) = r.finish() {
+                        store.input_failed(e);
                     }
                 }
-                (Source::Stream { .. }, None) => {}
+                (Source::Stream { .. } | Source::PathList { .. }, None) => {}
             }
         }
         let Walker { job_tx, out_tx, .. } = walker;
@@ -678,6 +797,12 @@ pub fn create(
     };
     if interrupt.load(Ordering::SeqCst) {
         return Err(CoreError::Interrupted);
+    }
+    // A failed input (borg's CommandError once the command ended): every
+    // item was processed and listed, but the archive is not saved.
+    let input_error = store.input_error.lock().expect("input error slot").take();
+    if let Some(e) = input_error {
+        return Err(e);
     }
     if opts.dry_run {
         let (idx, _, _) = store.into_index();
@@ -869,8 +994,11 @@ struct ToRead {
     display: Vec<u8>,
     memo: Option<([u8; 32], FileCacheEntry)>,
     reader: Box<dyn Read + Send>,
-    /// The file and its ctime when opened, for the changed-while-read check.
-    file_ctime: Option<(File, i128)>,
+    /// The file and its ctime or mtime (`--files-changed`) when opened,
+    /// for the changed-while-read check.
+    file_stamp: Option<(File, i128)>,
+    /// The stream's end check (`--content-from-command`).
+    input: Option<Input>,
 }
 
 /// What a reader made of a job.
@@ -914,7 +1042,7 @@ fn reader_worker(
                 files_cache,
                 opts,
             ),
-            JobKind::Stream(reader, src) => process_stream(reader, src),
+            JobKind::Stream(input, src) => process_stream(input, src),
         };
         match processed {
             Processed::Ready(outcome) => {
@@ -936,13 +1064,20 @@ fn reader_worker(
                 }
                 let end = match submit_chunks(&mut r.reader, chunker, &tasks, &tx, gate) {
                     Ok(chunks) => {
-                        let changed = match &r.file_ctime {
-                            Some((f, ctime)) => f
+                        let changed = match &r.file_stamp {
+                            Some((f, before)) => f
                                 .metadata()
-                                .map(|st2| meta::ctime_ns(&st2) != *ctime)
+                                .map(|st2| opts.files_changed.stamp(&st2) != Some(*before))
                                 .unwrap_or(false),
                             None => false,
                         };
+                        if let Some(input) = r.input.as_mut() {
+                            // borg waits for the command once its output
+                            // is stored; a failure ends `create` later.
+                            if let Err(e) = input.finish() {
+                                store.input_failed(e);
+                            }
+                        }
                         ChunkMsg::End { chunks, changed }
                     }
                     Err((chunks, e)) => {
@@ -996,7 +1131,7 @@ fn submit_chunks(
     }
 }
 
-fn process_stream(reader: Box<dyn Read + Send>, src: Source) -> Processed {
+fn process_stream(mut input: Input, src: Source) -> Processed {
     let Source::Stream {
         name,
         mode,
@@ -1007,7 +1142,8 @@ fn process_stream(reader: Box<dyn Read + Send>, src: Source) -> Processed {
         return Processed::Ready(Outcome::Skip);
     };
     let now = (UtcTimestamp::now().unix_seconds() as i128) * 1_000_000_000;
-    let mut item = Item::new(make_path_safe(&name), now);
+    // borg's `process_pipe` stores the name as given.
+    let mut item = Item::new(name.clone(), now);
     item.mode = Some((mode & 0o107777) | S_IFREG);
     item.uid = Some(i64::from(user.1));
     item.gid = Some(i64::from(group.1));
@@ -1016,13 +1152,15 @@ fn process_stream(reader: Box<dyn Read + Send>, src: Source) -> Processed {
     item.atime = Some(now);
     item.ctime = Some(now);
     item.hardlink_master = Some(false);
+    let reader = std::mem::replace(&mut input.reader, Box::new(std::io::empty()));
     Processed::Read(ToRead {
         item,
-        status: 'A',
+        status: NO_STATUS,
         display: name,
         memo: None,
         reader,
-        file_ctime: None,
+        file_stamp: None,
+        input: Some(input),
     })
 }
 
@@ -1128,10 +1266,12 @@ fn process_fs(
             }
         }
         let memo = path_hash.map(|h| (h, fresh_entry()));
-        let ctime = meta::ctime_ns(&st);
-        let check = match file.try_clone() {
-            Ok(f) => Some((f, ctime)),
-            Err(e) => return fail(os_err("open", &e, Some(name))),
+        let check = match opts.files_changed.stamp(&st) {
+            Some(before) => match file.try_clone() {
+                Ok(f) => Some((f, before)),
+                Err(e) => return fail(os_err("open", &e, Some(name))),
+            },
+            None => None,
         };
         Processed::Read(ToRead {
             item,
@@ -1139,7 +1279,8 @@ fn process_fs(
             display,
             memo,
             reader: Box::new(file),
-            file_ctime: check,
+            file_stamp: check,
+            input: None,
         })
     } else {
         if let Err(e) = meta::stat_ext_attrs(&mut item, path, st, &opts.meta) {
@@ -1448,13 +1589,14 @@ impl Collector<'_, '_, '_, '_> {
         }
         if item.is_dir() {
             self.dir_status.insert(seq, (status, display.clone()));
-        } else {
+        } else if status != NO_STATUS {
             self.observer.status(status, &display);
         }
+        let deduplicated = *self.store.usize.lock().expect("stats");
         self.observer.progress(
             self.stats.osize,
             self.stats.csize,
-            0,
+            deduplicated,
             self.stats.nfiles,
             &display,
         );
@@ -1624,8 +1766,15 @@ impl Collector<'_, '_, '_, '_> {
         // head (or not complete) keep theirs in part items.
         let seqs: Vec<u64> = self.pending.keys().copied().collect();
         for seq in seqs {
-            let Some(Slot::File(mut f)) = self.pending.remove(&seq) else {
-                continue;
+            // Only files get part items; everything else waits, untouched,
+            // for its turn in walk order.
+            let mut f = match self.pending.remove(&seq) {
+                Some(Slot::File(f)) => f,
+                Some(other) => {
+                    self.pending.insert(seq, other);
+                    continue;
+                }
+                None => continue,
             };
             f.poll();
             let r = if f.error.is_none() && f.read_error.is_none() {
@@ -1953,8 +2102,87 @@ impl Walker<'_, '_, '_> {
         }
     }
 
+    /// `--paths-from-stdin` / `--paths-from-command`: every path read from
+    /// `reader` (borg's `iter_separated` over a text stream: universal
+    /// newlines, no trimming, no empty last path) is stat'ed and stored on
+    /// its own, as borg's `_process_any` does: no recursion, no patterns,
+    /// no exclusion tags; a directory is listed right away.
+    fn walk_list(&mut self, reader: &mut dyn Read, delimiter: &[u8]) {
+        let mut splitter = PathSplitter::new(delimiter);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            if self.store.halted() {
+                return;
+            }
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.store.fail(CoreError::io("<paths input>", e));
+                    return;
+                }
+            };
+            for path in splitter.feed(&buf[..n]) {
+                self.list_path(&path);
+            }
+        }
+        if let Some(path) = splitter.finish() {
+            self.list_path(&path);
+        }
+    }
+
+    /// One path of a path list (borg's loop body in `create_inner`).
+    fn list_path(&mut self, given: &[u8]) {
+        if self.store.halted() {
+            return;
+        }
+        let strip_prefix = find_slashdot(given).filter(|&i| i > 0).map(|i| {
+            let mut p = normpath(&given[..i]);
+            p.push(b'/');
+            p
+        });
+        let raw = normpath(given);
+        let path = PathBuf::from(OsStr::from_bytes(&raw));
+        let st = match std::fs::symlink_metadata(&path) {
+            Ok(st) => st,
+            Err(e) => return self.warn(&path, os_err("stat", &e, Some(&raw)), true),
+        };
+        if self.opts.dry_run {
+            return self.status('-', &raw);
+        }
+        let ft = st.file_type();
+        if ft.is_socket() {
+            return;
+        }
+        // borg's `create_helper` with a strip prefix.
+        let stored = match strip_prefix {
+            Some(sp) => {
+                let mut with_sep = raw.clone();
+                with_sep.push(b'/');
+                if with_sep == sp {
+                    b".".to_vec()
+                } else if sp.starts_with(&with_sep) {
+                    return self.status('x', &raw);
+                } else {
+                    make_path_safe(raw.strip_prefix(sp.as_slice()).unwrap_or(&raw))
+                }
+            }
+            None => make_path_safe(&raw),
+        };
+        let is_dir = ft.is_dir();
+        let seq = self.emit_stored(&path, st, stored);
+        if is_dir {
+            self.outcome(Outcome::DirEnd { seq, show: true });
+        }
+    }
+
     fn emit(&mut self, path: &Path, st: Metadata, strip: Option<&[u8]>) -> u64 {
         let stored = Self::stored_path(path, strip);
+        self.emit_stored(path, st, stored)
+    }
+
+    fn emit_stored(&mut self, path: &Path, st: Metadata, stored: Vec<u8>) -> u64 {
         let ft = st.file_type();
         let hardlinkable =
             ft.is_file() || ft.is_fifo() || ft.is_block_device() || ft.is_char_device();
@@ -2001,6 +2229,66 @@ impl Walker<'_, '_, '_> {
 
 fn find_slashdot(raw: &[u8]) -> Option<usize> {
     raw.windows(3).position(|w| w == b"/./")
+}
+
+/// Splits a path list the way borg reads it: a text stream with universal
+/// newlines (`\r\n` and `\r` become `\n`), cut at every `delimiter`; a
+/// trailing delimiter does not make an empty last path (`iter_separated`).
+struct PathSplitter {
+    delimiter: Vec<u8>,
+    buf: Vec<u8>,
+    /// The last byte fed was `\r` (a following `\n` is dropped).
+    after_cr: bool,
+}
+
+impl PathSplitter {
+    fn new(delimiter: &[u8]) -> Self {
+        PathSplitter {
+            delimiter: if delimiter.is_empty() {
+                b"\n".to_vec()
+            } else {
+                delimiter.to_vec()
+            },
+            buf: Vec::new(),
+            after_cr: false,
+        }
+    }
+
+    /// Feed bytes; returns the paths completed by them.
+    fn feed(&mut self, data: &[u8]) -> Vec<Vec<u8>> {
+        let start = self.buf.len().saturating_sub(self.delimiter.len() - 1);
+        for &b in data {
+            if std::mem::take(&mut self.after_cr) && b == b'\n' {
+                continue;
+            }
+            if b == b'\r' {
+                self.buf.push(b'\n');
+                self.after_cr = true;
+            } else {
+                self.buf.push(b);
+            }
+        }
+        let d = &self.delimiter;
+        let mut out = Vec::new();
+        let mut from = 0;
+        let mut i = start;
+        while i + d.len() <= self.buf.len() {
+            if &self.buf[i..i + d.len()] == d.as_slice() {
+                out.push(self.buf[from..i].to_vec());
+                i += d.len();
+                from = i;
+            } else {
+                i += 1;
+            }
+        }
+        self.buf.drain(..from);
+        out
+    }
+
+    /// The last path, unless the input ended with a delimiter (or was empty).
+    fn finish(self) -> Option<Vec<u8>> {
+        (!self.buf.is_empty()).then_some(self.buf)
+    }
 }
 
 /// Python's `os.path.normpath` on bytes.
@@ -2066,6 +2354,30 @@ mod tests {
         ] {
             assert_eq!(normpath(i.as_bytes()), o.as_bytes(), "{i}");
         }
+    }
+
+    #[test]
+    fn path_list_splitting_like_borg() {
+        let split = |delim: &[u8], parts: &[&[u8]]| {
+            let mut s = PathSplitter::new(delim);
+            let mut out = Vec::new();
+            for p in parts {
+                out.extend(s.feed(p));
+            }
+            out.extend(s.finish());
+            out.into_iter()
+                .map(|p| String::from_utf8(p).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(split(b"\n", &[b"a\nb\n"]), ["a", "b"]);
+        assert_eq!(split(b"\n", &[b"a\n\nb"]), ["a", "", "b"]);
+        assert_eq!(split(b"\n", &[b""]), Vec::<String>::new());
+        // Universal newlines, also across reads.
+        assert_eq!(split(b"\n", &[b"a\r", b"\nb\rc"]), ["a", "b", "c"]);
+        assert_eq!(split(b":", &[b"a:b\r\nc"]), ["a", "b\nc"]);
+        assert_eq!(split(b"\0", &[b"a\0b", b"\0"]), ["a", "b"]);
+        // A delimiter of several bytes cut between two reads.
+        assert_eq!(split(b"::", &[b"a:", b":b::", b"c"]), ["a", "b", "c"]);
     }
 
     #[test]

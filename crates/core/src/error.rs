@@ -82,6 +82,11 @@ pub enum CoreError {
     /// Invalid input given by the caller (bad pattern, bad option value).
     #[error("{0}")]
     InvalidInput(String),
+    /// An input of `create` failed as a whole: the command of
+    /// `--content-from-command` / `--paths-from-command` exited with an
+    /// error (borg's `CommandError`; the text has no `Command Error: `).
+    #[error("{0}")]
+    Command(String),
     /// A file the engine writes itself (security dir, keyfile).
     #[error("{path}: {source}")]
     Io {

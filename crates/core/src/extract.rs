@@ -27,6 +27,12 @@ use crate::error::{CoreError, Result};
 use crate::meta::{self, RestoreOptions};
 use crate::session::SharedRepository;
 
+/// Files up to this size are written by the file-writer pool; larger ones
+/// stream from the writer thread.
+const SMALL_FILE: u64 = 1024 * 1024;
+/// Small files queued for the pool at most.
+const POOL_QUEUE: usize = 16;
+
 /// Chunks per `get_many` batch.
 const FETCH_BATCH: usize = 64;
 /// Bytes per batch (plaintext estimate). With one batch being written, one
@@ -39,6 +45,19 @@ pub trait ExtractObserver: Send + Sync {
     fn item(&self, _item: &Item) {}
     /// A warning (rc 1).
     fn warning(&self, msg: &str);
+    /// With [`ExtractOptions::progress`]: the selected items' total size is
+    /// being calculated (a second pass over the item stream, as in borg).
+    fn progress_calculating(&self) {}
+    /// The total content size of the selected items.
+    fn progress_total(&self, _total: u64) {}
+    /// `bytes` more of `path`'s content were extracted (or verified).
+    fn progress(&self, _bytes: u64, _path: &[u8]) {}
+    /// All content is done; `dirs` directories get their metadata now.
+    fn progress_dirs(&self, _dirs: usize) {}
+    /// One more directory's metadata was restored.
+    fn progress_dir(&self) {}
+    /// The end of the progress display.
+    fn progress_finish(&self) {}
 }
 
 /// `extract`'s options.
@@ -58,6 +77,9 @@ pub struct ExtractOptions {
     pub threads: usize,
     /// Extract part files (`--consider-part-files`).
     pub consider_part_files: bool,
+    /// `--progress`: report the total first, then progress (see
+    /// [`ExtractObserver::progress`]).
+    pub progress: bool,
 }
 
 /// Strip `n` leading components; `None` when nothing is left.
@@ -98,6 +120,24 @@ pub fn extract(
     let (fetch_tx, fetch_rx) = bounded::<Vec<ChunkListEntry>>(1024);
     let (data_tx, data_rx) = bounded::<Result<Vec<Vec<u8>>>>(1);
     let threads = opts.threads.max(1);
+    let pool = Pool::new();
+    if opts.progress {
+        observer.progress_calculating();
+        let mut total = 0u64;
+        read_items(
+            &repo_mx,
+            key,
+            archive,
+            matcher,
+            opts,
+            interrupt,
+            |_, content| {
+                total += content.iter().flatten().map(|c| c.size).sum::<u64>();
+                true
+            },
+        )?;
+        observer.progress_total(total);
+    }
 
     std::thread::scope(|s| -> Result<bool> {
         let reader = {
@@ -105,7 +145,20 @@ pub fn extract(
             let matcher = &mut *matcher;
             s.spawn(move || {
                 read_items(
-                    repo_mx, key, archive, matcher, opts, work_tx, fetch_tx, interrupt,
+                    repo_mx,
+                    key,
+                    archive,
+                    matcher,
+                    opts,
+                    interrupt,
+                    |work, content| {
+                        if let Some(c) = content {
+                            if fetch_tx.send(c).is_err() {
+                                return false;
+                            }
+                        }
+                        work_tx.send(work).is_ok()
+                    },
                 )
             })
         };
@@ -113,6 +166,26 @@ pub fn extract(
             let repo_mx = &repo_mx;
             s.spawn(move || fetcher(repo_mx, key, fetch_rx, data_tx, threads, interrupt));
         }
+        // Creating many small files is bound by the file system's create
+        // path: a pool writes them (and restores their metadata) in
+        // parallel, while this thread keeps the archive order for
+        // directories, links and large files.
+        let use_pool = !opts.dry_run && !opts.stdout && threads > 1;
+        let (job_tx, job_rx) = bounded::<FileJob>(POOL_QUEUE);
+        if use_pool {
+            for _ in 0..threads {
+                let job_rx = job_rx.clone();
+                let pool = &pool;
+                let warnings = &warnings;
+                s.spawn(move || {
+                    for job in job_rx {
+                        write_small(&job, opts, observer, warnings);
+                        pool.done();
+                    }
+                });
+            }
+        }
+        drop(job_rx);
         let mut w = Writer {
             dest,
             opts,
@@ -122,6 +195,7 @@ pub fn extract(
             buffered: std::collections::VecDeque::new(),
             dirs: Vec::new(),
             sink,
+            pool: use_pool.then_some((&pool, job_tx)),
         };
         let mut result = Ok(());
         for work in work_rx.iter() {
@@ -135,33 +209,46 @@ pub fn extract(
             }
         }
         let dirs = std::mem::take(&mut w.dirs);
+        // Close the pool's queue and wait for the files in it: directory
+        // times are set after everything inside was written.
         drop(w);
+        pool.wait_idle();
         drop(work_rx);
         let read = reader.join().expect("item reader thread");
         result?;
         read?;
         if !opts.dry_run && !opts.stdout {
+            if opts.progress {
+                observer.progress_dirs(dirs.len());
+            }
             for (path, item) in dirs.iter().rev() {
+                if opts.progress {
+                    observer.progress_dir();
+                }
                 for warn in meta::restore_attrs(path, item, &opts.restore) {
                     warnings.store(true, Ordering::SeqCst);
                     observer.warning(&warn);
                 }
             }
         }
+        if opts.progress {
+            observer.progress_finish();
+        }
         Ok(warnings.load(Ordering::SeqCst))
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Stream the archive's items, select and prepare them (patterns, part
+/// files, `--strip-components`, hardlinks), and hand each to `emit` with
+/// the chunks to fetch for it; `emit` returns `false` to stop.
 fn read_items(
     repo_mx: &Mutex<&mut SharedRepository>,
     key: &Key,
     archive: &LoadedArchive,
     matcher: &mut PatternMatcher,
     opts: &ExtractOptions,
-    work: Sender<Work>,
-    fetch: Sender<Vec<ChunkListEntry>>,
     interrupt: &AtomicBool,
+    mut emit: impl FnMut(Work, Option<Vec<ChunkListEntry>>) -> bool,
 ) -> Result<()> {
     // Hardlink masters that were not selected lend their chunks to the
     // first selected slave (borg's `hardlink_masters`); `extracted` maps a
@@ -210,12 +297,9 @@ fn read_items(
             }
         }
         if let Some(c) = content {
-            if fetch.send(c.clone()).is_err() {
-                return Ok(false);
-            }
-            return Ok(work.send(Work::File(item, c)).is_ok());
+            return Ok(emit(Work::File(item, c.clone()), Some(c)));
         }
-        Ok(work.send(Work::Item(item)).is_ok())
+        Ok(emit(Work::Item(item), None))
     };
     let mut reader = oxiborg_format::ItemStreamReader::new();
     for batch in archive.meta.items.chunks(32) {
@@ -342,6 +426,116 @@ pub fn decode_parallel(
     })
 }
 
+/// A small file for the pool: its content is complete.
+struct FileJob {
+    path: PathBuf,
+    item: Item,
+    data: Vec<Vec<u8>>,
+}
+
+/// Counts the files handed to the pool that are not written yet.
+struct Pool {
+    pending: Mutex<usize>,
+    cv: std::sync::Condvar,
+}
+
+impl Pool {
+    fn new() -> Self {
+        Pool {
+            pending: Mutex::new(0),
+            cv: std::sync::Condvar::new(),
+        }
+    }
+
+    fn add(&self) {
+        *self.pending.lock().expect("pool") += 1;
+    }
+
+    fn done(&self) {
+        let mut p = self.pending.lock().expect("pool");
+        *p -= 1;
+        if *p == 0 {
+            self.cv.notify_all();
+        }
+    }
+
+    /// Wait until every file handed to the pool is written.
+    fn wait_idle(&self) {
+        let mut p = self.pending.lock().expect("pool");
+        while *p > 0 {
+            p = self.cv.wait(p).expect("pool");
+        }
+    }
+}
+
+/// Write a pool file and restore its metadata; problems are warnings.
+fn write_small(
+    job: &FileJob,
+    opts: &ExtractOptions,
+    observer: &dyn ExtractObserver,
+    warnings: &AtomicBool,
+) {
+    let warn = |msg: String| {
+        warnings.store(true, Ordering::SeqCst);
+        observer.warning(&msg);
+    };
+    let result = create_file(&job.path).and_then(|mut f| {
+        let mut len = 0u64;
+        let mut hole = false;
+        for d in &job.data {
+            len += d.len() as u64;
+            if opts.sparse && oxiborg_chunker::is_all_zero(d) {
+                hole = true;
+                f.seek(SeekFrom::Current(d.len() as i64))?;
+            } else {
+                f.write_all(d)?;
+            }
+        }
+        if hole {
+            f.set_len(len)?;
+        }
+        Ok(())
+    });
+    match result {
+        Ok(()) => {
+            for w in meta::restore_attrs(&job.path, &job.item, &opts.restore) {
+                warn(w);
+            }
+        }
+        Err(e) => warn(format!("{}: {e}", String::from_utf8_lossy(&job.item.path))),
+    }
+}
+
+/// Create `path` as a new, empty file: what is in the way is removed
+/// first, missing parents are made (fewer system calls than checking
+/// first, as most paths are new).
+fn create_file(path: &Path) -> std::io::Result<File> {
+    let open = || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+    };
+    match open() {
+        Ok(f) => return Ok(f),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if fs::symlink_metadata(path).is_ok_and(|st| st.is_dir()) {
+                let _ = fs::remove_dir(path);
+            } else {
+                let _ = fs::remove_file(path);
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent() {
+                let _ = fs::create_dir_all(parent);
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    open()
+}
+
 struct Writer<'a, 'w> {
     dest: &'a Path,
     opts: &'a ExtractOptions,
@@ -351,6 +545,8 @@ struct Writer<'a, 'w> {
     buffered: std::collections::VecDeque<Vec<u8>>,
     dirs: Vec<(PathBuf, Item)>,
     sink: Option<&'w mut (dyn Write + Send)>,
+    /// The small-file pool and its queue (not for `--dry-run`/`--stdout`).
+    pool: Option<(&'a Pool, Sender<FileJob>)>,
 }
 
 impl Writer<'_, '_> {
@@ -383,6 +579,7 @@ impl Writer<'_, '_> {
                 if self.opts.stdout {
                     for _ in 0..chunks.len() {
                         let d = self.next_chunk()?;
+                        self.progress(d.len(), &item.path);
                         if let Some(s) = self.sink.as_mut() {
                             s.write_all(&d).map_err(|e| CoreError::io("<stdout>", e))?;
                         }
@@ -391,13 +588,31 @@ impl Writer<'_, '_> {
                 }
                 if self.opts.dry_run {
                     for _ in 0..chunks.len() {
-                        self.next_chunk()?;
+                        let d = self.next_chunk()?;
+                        self.progress(d.len(), &item.path);
                     }
                     return Ok(());
                 }
                 let path = self.target(&item);
-                self.prepare(&path, false);
-                let result = self.write_file(&path, &chunks);
+                let size: u64 = chunks.iter().map(|c| c.size).sum();
+                if size <= SMALL_FILE && self.pool.is_some() {
+                    {
+                        let mut data = Vec::with_capacity(chunks.len());
+                        for _ in 0..chunks.len() {
+                            let d = self.next_chunk()?;
+                            self.progress(d.len(), &item.path);
+                            data.push(d);
+                        }
+                        let (pool, tx) = self.pool.as_ref().expect("pool");
+                        pool.add();
+                        if tx.send(FileJob { path, item, data }).is_err() {
+                            pool.done();
+                            return Err(CoreError::Interrupted);
+                        }
+                        return Ok(());
+                    }
+                }
+                let result = self.write_file(&path, &chunks, &item.path);
                 match result {
                     Ok(()) => {
                         for w in meta::restore_attrs(&path, &item, &self.opts.restore) {
@@ -441,22 +656,25 @@ impl Writer<'_, '_> {
         }
     }
 
+    fn progress(&self, bytes: usize, path: &[u8]) {
+        if self.opts.progress {
+            self.observer.progress(bytes as u64, path);
+        }
+    }
+
     fn write_file(
         &mut self,
         path: &Path,
         chunks: &[ChunkListEntry],
+        shown: &[u8],
     ) -> std::result::Result<(), FileError> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path);
-        let mut file: Option<File> = match file {
+        let mut file: Option<File> = match create_file(path) {
             Ok(f) => Some(f),
             Err(e) => {
                 // Consume the file's data so the stream stays aligned.
                 for _ in 0..chunks.len() {
-                    self.next_chunk().map_err(FileError::Fatal)?;
+                    let d = self.next_chunk().map_err(FileError::Fatal)?;
+                    self.progress(d.len(), shown);
                 }
                 return Err(FileError::Local(e.to_string()));
             }
@@ -466,6 +684,7 @@ impl Writer<'_, '_> {
         let mut hole = false;
         for _ in chunks {
             let d = self.next_chunk().map_err(FileError::Fatal)?;
+            self.progress(d.len(), shown);
             len += d.len() as u64;
             let Some(f) = file.as_mut() else { continue };
             let r = if self.opts.sparse && oxiborg_chunker::is_all_zero(&d) {
@@ -505,7 +724,11 @@ impl Writer<'_, '_> {
         self.prepare(path, false);
         if let Some(src) = &item.source {
             if !item.is_link() {
-                // A hardlink slave: link to the extracted master.
+                // A hardlink slave: link to the extracted master, which
+                // the pool may still be writing.
+                if let Some((pool, _)) = &self.pool {
+                    pool.wait_idle();
+                }
                 let target = self.dest.join(OsStr::from_bytes(src));
                 fs::hard_link(&target, path).map_err(|e| e.to_string())?;
                 return Ok(());

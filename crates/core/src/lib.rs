@@ -32,7 +32,7 @@ pub use cache::{
 };
 pub use create::{
     create, format_chunker_params, make_path_safe, normpath, CreateObserver, CreateOptions,
-    CreateOutcome, Source, Stats,
+    CreateOutcome, FilesChanged, Input, InputCheck, Source, Stats,
 };
 pub use dirs::BorgDirs;
 pub use error::{CoreError, Result};
@@ -44,7 +44,7 @@ pub use manifest::{
 };
 pub use meta::{MetaOptions, RestoreOptions};
 pub use nonces::RepoNonces;
-pub use ops::{delete_archives, rename_archive, DeleteStats};
+pub use ops::{delete_archive_forced, delete_archives, rename_archive, DeleteStats};
 pub use passphrase::{FixedPassphrase, PassphraseSource};
 pub use security::SecurityDir;
 pub use session::{SecurityAnswers, Session, SharedRepository};

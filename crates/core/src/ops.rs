@@ -3,7 +3,10 @@
 use oxiborg_crypto::CONTEXT_ARCHIVE;
 use oxiborg_hashindex::ChunkIndex;
 
-use crate::archives::load_archive;
+use oxiborg_format::ItemStreamReader;
+use oxiborg_repository::RepositoryError;
+
+use crate::archives::{get_many, load_archive, open_object};
 use crate::cache::Cache;
 use crate::create::Store;
 use crate::error::{CoreError, Result};
@@ -32,6 +35,13 @@ pub fn delete_archives(
 ) -> Result<DeleteStats> {
     let mut stats = DeleteStats::default();
     for (name, id) in targets {
+        // borg reads the archive and its item stream to delete it: an
+        // archive whose metadata lost an object fails here as in borg
+        // (`Repository.ObjectNotFound`), and needs `--force`.
+        let archive = load_archive(session.repo.as_mut(), &session.key, id)?;
+        for batch in archive.meta.items.chunks(VERIFY_BATCH) {
+            get_many(session.repo.as_mut(), batch)?;
+        }
         let idx = cache.archive_index(session.repo.as_mut(), &session.key, id)?;
         for (cid, (refs, size, csize)) in idx.iter() {
             stats.osize += u64::from(refs) * u64::from(size);
@@ -45,9 +55,13 @@ pub fn delete_archives(
             }
             if left == 0 {
                 cache.chunks.remove(cid);
-                session.repo.delete(cid).or_else(|e| match e {
-                    oxiborg_repository::RepositoryError::ObjectNotFound { .. } => Ok(()),
-                    e => Err(e),
+                // borg: deleting an object that is gone is an
+                // `ObjectNotFound` error (`--force` goes on).
+                session.repo.delete(cid).map_err(|e| match e {
+                    RepositoryError::ObjectNotFound { .. } => {
+                        CoreError::ChunkMissing(hex::encode(cid))
+                    }
+                    e => e.into(),
                 })?;
                 stats.freed += u64::from(csize);
             }
@@ -58,6 +72,108 @@ pub fn delete_archives(
     }
     session.write_manifest_and_commit()?;
     Ok(stats)
+}
+
+/// Item-stream objects fetched at once while checking them.
+const VERIFY_BATCH: usize = 32;
+
+/// borg's `Archive.delete(forced=1)` for one archive (`delete --force`),
+/// without committing (call [`Session::write_manifest_and_commit`] after
+/// the last one): the metadata object must load, then the item stream is
+/// read object by object, dropping one reference to each item-stream
+/// object and to every chunk of every complete item. A missing object
+/// ends the walk, an item stream that does not decode skips the rest of
+/// its object, a malformed item is skipped; either way the archive's
+/// metadata object loses its reference and the archive leaves the
+/// manifest. Returns whether the archive was damaged: then objects are
+/// left behind that only `check --repair` frees (borg warns).
+pub fn delete_archive_forced(
+    session: &mut Session,
+    cache: &mut Cache,
+    name: &[u8],
+    id: &[u8; 32],
+    stats: &mut DeleteStats,
+) -> Result<bool> {
+    let archive = load_archive(session.repo.as_mut(), &session.key, id)?;
+    let mut damaged = false;
+    let mut reader = ItemStreamReader::new();
+    'objects: for items_id in &archive.meta.items {
+        let envelope = match session.repo.get(items_id) {
+            Ok(e) => e,
+            Err(RepositoryError::ObjectNotFound { .. }) => {
+                damaged = true;
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let plain = open_object(&session.key, items_id, &envelope)?;
+        reader.feed(&plain);
+        if !decref(session, cache, items_id, stats)? {
+            damaged = true;
+            break;
+        }
+        loop {
+            let pending = reader.pending();
+            match reader.next_item() {
+                Ok(None) => break,
+                Ok(Some(item)) => {
+                    for c in item.chunks.iter().flatten() {
+                        if !decref(session, cache, &c.id, stats)? {
+                            damaged = true;
+                            break 'objects;
+                        }
+                    }
+                }
+                // A complete value that is no valid item: skip it.
+                Err(_) if reader.pending() < pending => damaged = true,
+                // Undecodable bytes: a fresh reader, on with the next object.
+                Err(_) => {
+                    damaged = true;
+                    reader = ItemStreamReader::new();
+                    break;
+                }
+            }
+        }
+    }
+    if !decref(session, cache, id, stats)? {
+        damaged = true;
+    }
+    session.manifest_mut().remove_archive(name);
+    cache.forget_archive(id);
+    stats.archives += 1;
+    Ok(damaged)
+}
+
+/// Drop one reference to `id` (borg's `Cache.chunk_decref`), deleting the
+/// object when none is left; `false` if the object was already gone from
+/// the repository.
+fn decref(
+    session: &mut Session,
+    cache: &mut Cache,
+    id: &[u8; 32],
+    stats: &mut DeleteStats,
+) -> Result<bool> {
+    let Some((_, size, csize)) = cache.chunks.get(id) else {
+        return Err(CoreError::Cache {
+            path: cache.dir().path().to_path_buf(),
+            message: format!(
+                "Chunk ID {} missing from chunks index, corrupted chunks index - aborting transaction.",
+                hex::encode(id)
+            ),
+        });
+    };
+    stats.osize += u64::from(size);
+    stats.csize += u64::from(csize);
+    if cache.chunks.decref(id)?.unwrap_or(0) > 0 {
+        return Ok(true);
+    }
+    cache.chunks.remove(id);
+    stats.freed += u64::from(csize);
+    match session.repo.delete(id) {
+        Ok(()) => Ok(true),
+        Err(RepositoryError::ObjectNotFound { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Rename archive `old` to `new` (borg's `Archive.rename` / `set_meta`):

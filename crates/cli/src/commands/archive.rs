@@ -12,7 +12,8 @@ use oxiborg_cli_args::{
 };
 use oxiborg_core::{
     Cache, CacheOptions, CreateObserver, CreateOptions, ExtractObserver, ExtractOptions,
-    FilesCacheMode, LoadedArchive, MetaOptions, RestoreOptions, SecurityAnswers, Session, Source,
+    FilesCacheMode, FilesChanged, Input, LoadedArchive, MetaOptions, RestoreOptions,
+    SecurityAnswers, Session, Source,
 };
 use oxiborg_format::{Compressor, Item, Operation, UtcTimestamp};
 use oxiborg_patterns::{PatternMatcher, PatternStyle};
@@ -86,6 +87,36 @@ fn open_cache(ctx: &Ctx, session: &mut Session, load_files: bool) -> anyhow::Res
     )?)
 }
 
+/// borg's progress messages when its cache transaction begins (lazily, at
+/// the first chunk reference).
+fn cache_transaction_messages(ctx: &Ctx) {
+    let m = crate::progress::Message::new(ctx.logger.json(), "cache.begin_transaction");
+    for what in ["config", "chunks", "files"] {
+        m.output(&format!("Initializing cache transaction: Reading {what}"));
+    }
+    m.finish();
+}
+
+/// Save the cache (borg's `Cache.commit`, with its progress messages).
+fn commit_cache(ctx: &Ctx, cache: &mut Cache, session: &Session) -> anyhow::Result<()> {
+    let m = ctx
+        .progress
+        .then(|| crate::progress::Message::new(ctx.logger.json(), "cache.commit"));
+    if let Some(m) = &m {
+        for what in ["files cache", "chunks cache", "cache config"] {
+            m.output(&format!("Saving {what}"));
+        }
+    }
+    cache.commit(
+        &session.manifest.id,
+        std::env::var("BORG_FILES_CACHE_SUFFIX").ok().as_deref(),
+    )?;
+    if let Some(m) = &m {
+        m.finish();
+    }
+    Ok(())
+}
+
 /// Build the pattern matcher from the pattern options and `paths`
 /// (borg's `build_matcher`). Returns the matcher and extra roots from
 /// `R` lines. Unlike borg, options are applied grouped by kind
@@ -145,6 +176,10 @@ struct CliObserver<'a> {
     filter: Option<String>,
     /// The first warning's modern exit code (0: none yet).
     code: std::sync::atomic::AtomicU8,
+    /// `--progress`.
+    progress: Option<crate::progress::ArchiveProgress>,
+    /// Whether the cache-transaction messages were shown.
+    transaction_shown: std::sync::atomic::AtomicBool,
 }
 
 impl CreateObserver for CliObserver<'_> {
@@ -182,6 +217,21 @@ impl CreateObserver for CliObserver<'_> {
             .code
             .compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
     }
+    fn progress(
+        &self,
+        original: u64,
+        compressed: u64,
+        deduplicated: u64,
+        nfiles: u64,
+        path: &[u8],
+    ) {
+        if let Some(p) = &self.progress {
+            if original > 0 && !self.transaction_shown.swap(true, Ordering::SeqCst) {
+                cache_transaction_messages(self.ctx);
+            }
+            p.show(original, compressed, deduplicated, nfiles, path);
+        }
+    }
 }
 
 /// `oxiborg create`.
@@ -189,8 +239,17 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
     let loc = parse(Some(&args.archive))?;
     let name = crate::placeholders::expand(&archive_name(&loc)?)?;
     let comment = crate::placeholders::expand(&args.comment)?;
-    if args.paths.is_empty() && args.patterns.patterns_from.is_empty() {
-        return Err(usage("Need at least one PATH argument.").into());
+    // borg's checks after parsing (`parse_args`), in its order.
+    if args.paths_from_stdin && !args.paths.is_empty() {
+        return Err(usage("Must not pass PATH with ``--paths-from-stdin``.").into());
+    }
+    if args.paths.is_empty() {
+        if args.content_from_command || args.paths_from_command {
+            return Err(usage("No command given.").into());
+        }
+        if !args.paths_from_stdin && args.patterns.patterns_from.is_empty() {
+            return Err(usage("Need at least one PATH argument.").into());
+        }
     }
     let compression = oxiborg_format::CompressionSpec::parse(&args.compression).map_err(usage)?;
     let chunker_params: oxiborg_chunker::ChunkerParams =
@@ -200,34 +259,15 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
         None => None,
         Some(t) => Some(output::parse_timestamp_arg(t).map_err(usage)?),
     };
+    let files_changed = files_changed_mode(&args.files_changed)?;
+    let stdin_mode =
+        u32::from_str_radix(&args.stdin_mode, 8).map_err(|_| usage("invalid --stdin-mode"))?;
     let (mut matcher, roots) = build_matcher(&args.patterns, &[], false)?;
-    let mut sources = Vec::new();
     let mut paths: Vec<OsString> = args.paths.clone();
     paths.extend(roots);
-    for p in &paths {
-        if args.content_from_command {
-            return Err(crate::not_yet("create --content-from-command").into());
-        }
-        if p.as_bytes() == b"-" {
-            let mode = u32::from_str_radix(&args.stdin_mode, 8)
-                .map_err(|_| usage("invalid --stdin-mode"))?;
-            let uid = oxiborg_fsmeta::uid_for(args.stdin_user.as_bytes()).unwrap_or(0);
-            let gid = oxiborg_fsmeta::gid_for(args.stdin_group.as_bytes()).unwrap_or(0);
-            sources.push((
-                Source::Stream {
-                    name: args.stdin_name.as_bytes().to_vec(),
-                    mode,
-                    user: (Some(args.stdin_user.as_bytes().to_vec()), uid),
-                    group: (Some(args.stdin_group.as_bytes().to_vec()), gid),
-                },
-                Some(Box::new(std::io::stdin()) as Box<dyn std::io::Read + Send>),
-            ));
-        } else {
-            sources.push((Source::Path(PathBuf::from(p)), None));
-        }
-    }
     let mut session = open_session(ctx, &loc, true, Operation::Write)?;
     let mut cache = open_cache(ctx, &mut session, !files_cache_mode.disabled)?;
+    let sources = create_sources(ctx, args, &paths, stdin_mode)?;
     let cwd = std::env::current_dir()?;
     let mut skip = Vec::new();
     for p in [loc.path.clone(), cache.dir().path().to_path_buf()] {
@@ -243,6 +283,7 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
         compressor: Compressor::new(compression),
         chunker_params,
         files_cache_mode,
+        files_changed,
         meta: MetaOptions {
             numeric_ids: args.numeric_ids,
             atime: args.atime,
@@ -277,6 +318,9 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
         list: args.list,
         filter: args.filter.clone(),
         code: std::sync::atomic::AtomicU8::new(0),
+        progress: (ctx.progress && !args.dry_run)
+            .then(|| crate::progress::ArchiveProgress::new(ctx.logger.json(), false)),
+        transaction_shown: std::sync::atomic::AtomicBool::new(false),
     };
     CHECKPOINT_ON_SIGINT.store(!args.dry_run, Ordering::SeqCst);
     let out = oxiborg_core::create(
@@ -290,12 +334,26 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
         &SIGINT,
     );
     CHECKPOINT_ON_SIGINT.store(false, Ordering::SeqCst);
-    let out = out?;
+    if let Some(p) = &observer.progress {
+        // borg's `show_progress(final=True)`, also after Ctrl-C.
+        if out.is_ok() || matches!(out, Err(oxiborg_core::CoreError::SigInt)) {
+            p.finish();
+            if !observer.transaction_shown.swap(true, Ordering::SeqCst) {
+                // Nothing was chunked: borg's transaction begins when the
+                // archive is saved.
+                cache_transaction_messages(ctx);
+            }
+        }
+    }
+    let out = out.map_err(|e| match e {
+        // borg's `CommandError` (rc 2, modern 4); nothing was saved.
+        oxiborg_core::CoreError::Command(m) => {
+            anyhow::Error::new(CliError::command(format!("Command Error: {m}")))
+        }
+        e => e.into(),
+    })?;
     if !args.dry_run {
-        cache.commit(
-            &session.manifest.id,
-            std::env::var("BORG_FILES_CACHE_SUFFIX").ok().as_deref(),
-        )?;
+        commit_cache(ctx, &mut cache, &session)?;
     }
     if args.json || args.stats {
         let stats = output::CreateStats::new(&session, &cache, &out);
@@ -319,6 +377,257 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
     ))
 }
 
+/// `--files-changed` with borg's `Highlander` action: given again, it is
+/// refused unless the value so far is still the default (`ctime`).
+fn files_changed_mode(given: &[String]) -> anyhow::Result<FilesChanged> {
+    let mut mode = "ctime";
+    for (i, v) in given.iter().enumerate() {
+        if i > 0 && mode != "ctime" {
+            return Err(usage("argument --files-changed: There can be only one.").into());
+        }
+        mode = v;
+    }
+    Ok(FilesChanged::parse(mode)
+        .ok_or_else(|| usage(format!("invalid --files-changed: {mode}")))?)
+}
+
+/// The inputs of `create` (borg's `create_inner`): a command's output
+/// (`--content-from-command`), a list of paths (`--paths-from-stdin`,
+/// `--paths-from-command`), or the PATHs, `-` being stdin. Commands are
+/// started here, after the repository and cache are open, as borg does.
+fn create_sources(
+    ctx: &Ctx,
+    args: &CreateArgs,
+    paths: &[OsString],
+    stdin_mode: u32,
+) -> anyhow::Result<Vec<(Source, Option<Input>)>> {
+    // In a dry run borg neither reads stdin nor runs the content command.
+    let dry_stream = || Source::Stream {
+        name: args.stdin_name.as_bytes().to_vec(),
+        mode: stdin_mode,
+        user: (None, 0),
+        group: (None, 0),
+    };
+    if args.content_from_command {
+        if args.dry_run {
+            return Ok(vec![(dry_stream(), None)]);
+        }
+        let (out, check) = spawn_command(paths)?;
+        let src = stream_source(ctx, args, stdin_mode)?;
+        return Ok(vec![(src, Some(Input::with_check(out, check)))]);
+    }
+    if args.paths_from_stdin || args.paths_from_command {
+        let delimiter = match &args.paths_delimiter {
+            Some(d) => eval_escapes(d).into_bytes(),
+            None => b"\n".to_vec(),
+        };
+        let input = if args.paths_from_command {
+            let (out, check) = spawn_command(paths)?;
+            Input::with_check(out, check)
+        } else {
+            Input::new(Box::new(std::io::stdin()))
+        };
+        return Ok(vec![(Source::PathList { delimiter }, Some(input))]);
+    }
+    let mut sources = Vec::new();
+    for p in paths {
+        if p.as_bytes() != b"-" {
+            sources.push((Source::Path(PathBuf::from(p)), None));
+        } else if args.dry_run {
+            sources.push((dry_stream(), None));
+        } else {
+            let src = stream_source(ctx, args, stdin_mode)?;
+            sources.push((src, Some(Input::new(Box::new(std::io::stdin())))));
+        }
+    }
+    Ok(sources)
+}
+
+/// The stored file of stdin / `--content-from-command` (borg's
+/// `process_pipe`): an unknown `--stdin-user` / `--stdin-group` is an
+/// `Error` after the `i` status line.
+fn stream_source(ctx: &Ctx, args: &CreateArgs, mode: u32) -> anyhow::Result<Source> {
+    let unknown = |what: &str, name: &str| -> anyhow::Error {
+        list_status(ctx, args, 'i', &args.stdin_name);
+        CliError {
+            class: class::ERROR,
+            message: format!("Error: no such {what}: {name}"),
+        }
+        .into()
+    };
+    let uid = oxiborg_fsmeta::uid_for(args.stdin_user.as_bytes())
+        .ok_or_else(|| unknown("user", &args.stdin_user))?;
+    let gid = oxiborg_fsmeta::gid_for(args.stdin_group.as_bytes())
+        .ok_or_else(|| unknown("group", &args.stdin_group))?;
+    Ok(Source::Stream {
+        name: args.stdin_name.as_bytes().to_vec(),
+        mode,
+        user: (Some(args.stdin_user.as_bytes().to_vec()), uid),
+        group: (Some(args.stdin_group.as_bytes().to_vec()), gid),
+    })
+}
+
+/// A `--list` status line printed outside the engine (as `CliObserver`).
+fn list_status(ctx: &Ctx, args: &CreateArgs, status: char, path: &str) {
+    if !args.list || args.filter.as_ref().is_some_and(|f| !f.contains(status)) {
+        return;
+    }
+    if ctx.logger.json() {
+        let line =
+            serde_json::json!({"type": "file_status", "status": status.to_string(), "path": path});
+        ctx.logger.raw_json(&line.to_string());
+    } else {
+        ctx.logger.log(
+            LogLevel::Info,
+            "borg.output.list",
+            &format!("{status} {path}"),
+            None,
+            true,
+        );
+    }
+}
+
+/// Start `argv` with its stdout piped (borg's `subprocess.Popen(args.paths,
+/// stdout=PIPE)`); the returned check waits for it and turns a non-zero
+/// status into borg's `CommandError` text. A command that cannot be
+/// started (missing, not executable) is a `CommandError` right away.
+fn spawn_command(
+    argv: &[OsString],
+) -> anyhow::Result<(Box<dyn std::io::Read + Send>, oxiborg_core::InputCheck)> {
+    let Some((prog, rest)) = argv.split_first() else {
+        return Err(usage("No command given.").into());
+    };
+    // borg's `prepare_subprocess_env`: no passphrase, but borg's version.
+    let spawned = std::process::Command::new(prog)
+        .args(rest)
+        .env_remove("BORG_PASSPHRASE")
+        .env("BORG_VERSION", oxiborg_cli_args::BORG_COMPAT_VERSION)
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            let text = os_error_text(&e, prog.as_bytes());
+            // borg catches FileNotFoundError and PermissionError only.
+            let err = if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+            ) {
+                CliError::command(format!("Command Error: Failed to execute command: {text}"))
+            } else {
+                CliError {
+                    class: class::ERROR,
+                    message: text,
+                }
+            };
+            return Err(err.into());
+        }
+    };
+    let Some(out) = child.stdout.take() else {
+        return Err(CliError::command("Command Error: the command has no stdout").into());
+    };
+    let name = py_repr(prog.as_bytes());
+    let check: oxiborg_core::InputCheck = Box::new(move || {
+        let status = child.wait().map_err(|e| format!("Command {name}: {e}"))?;
+        if status.success() {
+            return Ok(());
+        }
+        // Python's returncode: the exit status, or minus the signal.
+        let rc = status.code().unwrap_or_else(|| {
+            -std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
+        });
+        Err(format!("Command {name} exited with status {rc}"))
+    });
+    Ok((Box::new(out), check))
+}
+
+/// Python's `str(OSError)` for a failed call on `filename`:
+/// `[Errno 2] No such file or directory: 'name'`.
+fn os_error_text(e: &std::io::Error, filename: &[u8]) -> String {
+    match e.raw_os_error() {
+        Some(n) => {
+            let msg = e.to_string();
+            let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
+            format!("[Errno {n}] {msg}: {}", py_repr(filename))
+        }
+        None => e.to_string(),
+    }
+}
+
+/// Python's `repr` of a `str` (bytes shown lossily).
+fn py_repr(s: &[u8]) -> String {
+    let s = String::from_utf8_lossy(s);
+    if s.contains('\'') && !s.contains('"') {
+        format!("\"{s}\"")
+    } else {
+        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+    }
+}
+
+/// borg's `eval_escapes` (`s.encode('ascii', 'backslashreplace')
+/// .decode('unicode-escape')`): Python's string escapes (`\n`, `\t`, `\0`,
+/// `\x00`, `\u0000`, octal, ...) become their characters; an unknown
+/// escape stays as it is.
+fn eval_escapes(s: &str) -> String {
+    fn hex(n: usize, it: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<char> {
+        let digits: String = (0..n)
+            .map_while(|_| it.next_if(char::is_ascii_hexdigit))
+            .collect();
+        if digits.len() != n {
+            return None;
+        }
+        u32::from_str_radix(&digits, 16)
+            .ok()
+            .and_then(char::from_u32)
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(e) = it.next() else {
+            out.push('\\');
+            break;
+        };
+        let decoded = match e {
+            '\n' => None,
+            '\\' => Some('\\'),
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            'x' => hex(2, &mut it),
+            'u' => hex(4, &mut it),
+            'U' => hex(8, &mut it),
+            '0'..='7' => {
+                let mut v = e.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    match it.next_if(|d| ('0'..='7').contains(d)) {
+                        Some(d) => v = v * 8 + d.to_digit(8).unwrap_or(0),
+                        None => break,
+                    }
+                }
+                char::from_u32(v)
+            }
+            other => {
+                out.push('\\');
+                Some(other)
+            }
+        };
+        if let Some(d) = decoded {
+            out.push(d);
+        }
+    }
+    out
+}
+
 /// rc of a command that finished with or without warnings: 1, or with
 /// `BORG_EXIT_CODES=modern` the first warning's specific code.
 fn warning_rc(warnings: bool, code: u8) -> u8 {
@@ -335,6 +644,13 @@ fn warning_rc(warnings: bool, code: u8) -> u8 {
 struct ExtractObs<'a> {
     ctx: &'a Ctx,
     list: bool,
+    /// `--progress`: borg's `Extracting` indicator, then the directory
+    /// permissions one.
+    progress: std::sync::Mutex<Option<crate::progress::Percent>>,
+}
+
+fn extracting_msg(pct: f64, path: Option<&str>) -> String {
+    format!("{pct:5.1}% Extracting: {}", path.unwrap_or(""))
 }
 
 impl ExtractObserver for ExtractObs<'_> {
@@ -353,6 +669,46 @@ impl ExtractObserver for ExtractObs<'_> {
         self.ctx
             .logger
             .log(LogLevel::Warning, "borg.archive", msg, None, false);
+    }
+    fn progress_calculating(&self) {
+        let p = crate::progress::Percent::new(
+            self.ctx.logger.json(),
+            "extract",
+            0.1,
+            0,
+            extracting_msg,
+        );
+        p.output(
+            "Calculating total archive size for the progress indicator \
+             (might take long for large archives)",
+        );
+        *self.progress.lock().expect("progress") = Some(p);
+    }
+    fn progress_total(&self, total: u64) {
+        if let Some(p) = self.progress.lock().expect("progress").as_mut() {
+            p.set_total(total);
+        }
+    }
+    fn progress(&self, bytes: u64, path: &[u8]) {
+        if let Some(p) = self.progress.lock().expect("progress").as_mut() {
+            p.show(bytes, Some(&String::from_utf8_lossy(path)));
+        }
+    }
+    fn progress_dirs(&self, _dirs: usize) {
+        // borg's directory-permissions indicator never shows (its logger
+        // handler is gone by then); only the extract one is finished.
+        if let Some(p) = self.progress.lock().expect("progress").as_mut() {
+            p.finish();
+        }
+    }
+    fn progress_finish(&self) {
+        if let Some(p) = self.progress.lock().expect("progress").as_mut() {
+            // Finished already when directories followed (not in a dry run
+            // or with --stdout).
+            let again = !p.is_finished();
+            p.finish();
+            p.finish_again(again);
+        }
     }
 }
 
@@ -383,10 +739,12 @@ pub fn extract(ctx: &Ctx, args: &ExtractArgs) -> anyhow::Result<u8> {
             .map(|n| n.get())
             .unwrap_or(2),
         consider_part_files: false,
+        progress: ctx.progress,
     };
     let obs = ExtractObs {
         ctx,
         list: args.list,
+        progress: std::sync::Mutex::new(None),
     };
     let mut stdout = std::io::stdout();
     let sink: Option<&mut (dyn Write + Send)> = if args.stdout { Some(&mut stdout) } else { None };
@@ -657,28 +1015,32 @@ pub fn delete(ctx: &Ctx, args: &DeleteArgs) -> anyhow::Result<u8> {
     if names.is_empty() && !any_filter {
         return delete_repository(ctx, &loc, args);
     }
-    if args.force > 0 {
-        return Err(crate::not_yet("delete --force").into());
-    }
     let mut session = open_session(ctx, &loc, true, Operation::Delete)?;
     if any_filter {
         for r in select_archives(&session, &args.filter, false)? {
             names.push(r.name);
         }
     }
+    if args.force == 2 {
+        return delete_manifest_entries(ctx, args, session, &names);
+    }
     let mut cache = open_cache(ctx, &mut session, false)?;
+    if args.force > 0 && !args.dry_run {
+        return delete_forced(ctx, args, session, cache, &names);
+    }
     let mut rc = 0;
     let total = names.len();
     let mut targets = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        match session.manifest().archive(name.as_bytes()) {
-            Some(a) => {
-                targets.push((name.clone(), a.id));
+        match session.manifest().archive(name.as_bytes()).map(|a| a.id) {
+            Some(id) => {
+                targets.push((name.clone(), id));
                 if args.list || args.dry_run {
+                    let line = archive_line(&mut session, name);
                     let msg = if args.dry_run {
-                        format!("Would delete archive: {name} ({}/{total})", i + 1)
+                        format!("Would delete archive: {line} ({}/{total})", i + 1)
                     } else {
-                        format!("Deleting archive: {name} ({}/{total})", i + 1)
+                        format!("Deleting archive: {line} ({}/{total})", i + 1)
                     };
                     ctx.logger
                         .log(LogLevel::Info, "borg.output.list", &msg, None, args.list);
@@ -701,11 +1063,11 @@ pub fn delete(ctx: &Ctx, args: &DeleteArgs) -> anyhow::Result<u8> {
         return Ok(rc);
     }
     if !targets.is_empty() {
+        if ctx.progress {
+            cache_transaction_messages(ctx);
+        }
         let stats = oxiborg_core::delete_archives(&mut session, &mut cache, &targets)?;
-        cache.commit(
-            &session.manifest.id,
-            std::env::var("BORG_FILES_CACHE_SUFFIX").ok().as_deref(),
-        )?;
+        commit_cache(ctx, &mut cache, &session)?;
         if args.stats {
             ctx.logger.log(
                 LogLevel::Info,
@@ -721,6 +1083,152 @@ pub fn delete(ctx: &Ctx, args: &DeleteArgs) -> anyhow::Result<u8> {
     Ok(rc)
 }
 
+/// borg's `format_archive`: `NAME (36 wide) TIME [ID]`.
+fn archive_line(session: &mut Session, name: &str) -> String {
+    let Some(a) = session.manifest().archive(name.as_bytes()) else {
+        return name.to_string();
+    };
+    let Ok(time) = UtcTimestamp::parse_iso(&a.time) else {
+        return name.to_string();
+    };
+    let row = ArchiveRow {
+        name: name.to_string(),
+        id: a.id,
+        time,
+    };
+    output::format_archive("{archive:<36} {time} [{id}]", &row, session)
+        .unwrap_or_else(|_| name.to_string())
+}
+
+fn warn_archive(ctx: &Ctx, msg: &str) {
+    ctx.logger
+        .log(LogLevel::Warning, "borg.archive", msg, None, false);
+}
+
+/// `delete --force` (borg's `Archive.delete(forced=1)` per archive): each
+/// archive is listed, then deleted as far as its metadata can be read; a
+/// damaged one leaves objects behind that `check --repair` frees, with
+/// borg's two warnings (which do not change the exit code).
+fn delete_forced(
+    ctx: &Ctx,
+    args: &DeleteArgs,
+    mut session: Session,
+    mut cache: Cache,
+    names: &[String],
+) -> anyhow::Result<u8> {
+    let total = names.len();
+    let mut rc = 0;
+    let mut stats = oxiborg_core::DeleteStats::default();
+    for (i, name) in names.iter().enumerate() {
+        let Some(id) = session.manifest().archive(name.as_bytes()).map(|a| a.id) else {
+            warn_archive(
+                ctx,
+                &format!("Archive {name} not found ({}/{total}).", i + 1),
+            );
+            rc = 1;
+            continue;
+        };
+        if args.list {
+            let msg = format!(
+                "Deleting archive: {} ({}/{total})",
+                archive_line(&mut session, name),
+                i + 1
+            );
+            ctx.logger
+                .log(LogLevel::Info, "borg.output.list", &msg, None, true);
+        }
+        let damaged = oxiborg_core::delete_archive_forced(
+            &mut session,
+            &mut cache,
+            name.as_bytes(),
+            &id,
+            &mut stats,
+        )?;
+        if damaged {
+            warn_archive(
+                ctx,
+                "forced deletion succeeded, but the deleted archive was corrupted.",
+            );
+            warn_archive(ctx, "borg check --repair is required to free all space.");
+        }
+    }
+    if stats.archives > 0 {
+        if ctx.progress {
+            cache_transaction_messages(ctx);
+        }
+        session.write_manifest_and_commit()?;
+        commit_cache(ctx, &mut cache, &session)?;
+        if args.stats {
+            ctx.logger.log(
+                LogLevel::Info,
+                "borg.output.stats",
+                &output::delete_stats_text(&stats, &cache),
+                None,
+                true,
+            );
+        }
+    }
+    cache.close()?;
+    session.close()?;
+    Ok(rc)
+}
+
+/// `delete --force --force`: only the manifest entries go (borg does not
+/// even open the cache); every object the archives used stays behind
+/// until `check --repair`. borg's closing warnings leave the exit code
+/// alone; an archive not found makes it 1.
+fn delete_manifest_entries(
+    ctx: &Ctx,
+    args: &DeleteArgs,
+    mut session: Session,
+    names: &[String],
+) -> anyhow::Result<u8> {
+    let total = names.len();
+    let mut rc = 0;
+    let mut deleted = false;
+    for (i, name) in names.iter().enumerate() {
+        if session.manifest().archive(name.as_bytes()).is_none() {
+            warn_archive(
+                ctx,
+                &format!("Archive {name} not found ({}/{total}).", i + 1),
+            );
+            rc = 1;
+            continue;
+        }
+        let line = archive_line(&mut session, name);
+        session.manifest_mut().remove_archive(name.as_bytes());
+        deleted = true;
+        if args.list {
+            let msg = if args.dry_run {
+                format!("Would delete: {line} ({}/{total})", i + 1)
+            } else {
+                format!("Deleted archive: {line} ({}/{total})", i + 1)
+            };
+            ctx.logger
+                .log(LogLevel::Info, "borg.output.list", &msg, None, true);
+        }
+    }
+    if args.dry_run {
+        ctx.logger.log(
+            LogLevel::Info,
+            "borg.archiver",
+            "Finished dry-run.",
+            None,
+            false,
+        );
+    } else if deleted {
+        session.write_manifest_and_commit()?;
+        warn_archive(
+            ctx,
+            "Done. Run \"borg check --repair\" to clean up the mess.",
+        );
+    } else {
+        warn_archive(ctx, "Aborted.");
+    }
+    session.close()?;
+    Ok(rc)
+}
+
 fn delete_repository(ctx: &Ctx, loc: &Location, args: &DeleteArgs) -> anyhow::Result<u8> {
     let session = open_session(ctx, loc, true, Operation::Delete)?;
     let n = session.manifest().archives.len();
@@ -728,7 +1236,8 @@ fn delete_repository(ctx: &Ctx, loc: &Location, args: &DeleteArgs) -> anyhow::Re
         "You requested to completely DELETE the repository *including* all archives it contains:\n{} archives",
         n
     );
-    if !crate::env::confirm_delete(&msg) {
+    // borg asks only without --force.
+    if args.force == 0 && !crate::env::confirm_delete(&msg) {
         return Err(CliError {
             class: class::CANCELLED_BY_USER,
             message: "Cancelled by user.".into(),
@@ -776,11 +1285,32 @@ pub fn rename(ctx: &Ctx, args: &RenameArgs) -> anyhow::Result<u8> {
         name.as_bytes(),
         newname.as_bytes(),
     )?;
-    cache.commit(
-        &session.manifest.id,
-        std::env::var("BORG_FILES_CACHE_SUFFIX").ok().as_deref(),
-    )?;
+    commit_cache(ctx, &mut cache, &session)?;
     cache.close()?;
     session.close()?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod create_option_tests {
+    use super::*;
+
+    #[test]
+    fn eval_escapes_like_python() {
+        assert_eq!(eval_escapes("\\n"), "\n");
+        assert_eq!(eval_escapes("\\0"), "\0");
+        assert_eq!(eval_escapes("\\x00"), "\0");
+        assert_eq!(eval_escapes("\\t:"), "\t:");
+        assert_eq!(eval_escapes("\\\\"), "\\");
+        assert_eq!(eval_escapes("\\101\\u00e9"), "Aé");
+        assert_eq!(eval_escapes("::"), "::");
+        assert_eq!(eval_escapes("\\q"), "\\q");
+        assert_eq!(eval_escapes("é"), "é");
+    }
+
+    #[test]
+    fn python_repr() {
+        assert_eq!(py_repr(b"sh"), "'sh'");
+        assert_eq!(py_repr(b"it's"), "\"it's\"");
+    }
 }

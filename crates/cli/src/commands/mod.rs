@@ -31,6 +31,8 @@ pub struct Ctx {
     pub logger: crate::log::Logger,
     /// `--lock-wait` (borg's default is 1 second).
     pub lock_wait: Duration,
+    /// `--progress`.
+    pub progress: bool,
 }
 
 impl Ctx {
