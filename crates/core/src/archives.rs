@@ -18,6 +18,16 @@ pub fn open_object(key: &Key, id: &[u8; 32], envelope: &[u8]) -> Result<Vec<u8>>
     Ok(plain)
 }
 
+/// [`open_object`] on an envelope the caller gives up: decrypted in place,
+/// so the only new buffer is the plaintext.
+pub fn open_object_owned(key: &Key, id: &[u8; 32], mut envelope: Vec<u8>) -> Result<Vec<u8>> {
+    let range = key.decrypt_in_place(Some(id), &mut envelope)?;
+    let plain = Compressor::decompress(&envelope[range])?;
+    drop(envelope);
+    key.assert_id(id, &plain)?;
+    Ok(plain)
+}
+
 /// Fetch `ids`, mapping a missing object to [`CoreError::ChunkMissing`].
 pub fn get_many(repo: &mut dyn Repository, ids: &[[u8; 32]]) -> Result<Vec<Vec<u8>>> {
     repo.get_many(ids).map_err(|e| match e {

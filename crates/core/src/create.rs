@@ -409,16 +409,21 @@ impl<'a, 'r> Store<'a, 'r> {
     }
 
     fn put_new(&self, id: &[u8; 32], data: &[u8]) -> Result<u32> {
-        let compressed = self.compressor.compress(data);
+        // Compress behind room for the envelope header and encrypt in
+        // place: one buffer per chunk instead of two.
+        let headroom = self.key.envelope_headroom();
+        let mut envelope = Vec::with_capacity(headroom + data.len() + data.len() / 255 + 64);
+        envelope.resize(headroom, 0);
+        self.compressor.compress_into(data, &mut envelope);
         let iv = if self.key.key_type().is_encrypted() {
             self.nonces
                 .lock()
                 .expect("nonces")
-                .next_iv(compressed.len())?
+                .next_iv(envelope.len() - headroom)?
         } else {
             0
         };
-        let envelope = self.key.encrypt(iv, &compressed);
+        self.key.encrypt_in_place(iv, &mut envelope);
         let csize = envelope.len() as u32;
         self.repo
             .lock()
@@ -1204,7 +1209,7 @@ fn process_fs(
         if let Err(e) = meta::stat_simple_attrs(&mut item, &st, &opts.meta) {
             return fail((e, 104));
         }
-        if let Err(e) = meta::stat_ext_attrs(&mut item, path, &st, &opts.meta) {
+        if let Err(e) = meta::stat_ext_attrs_fd(&mut item, &file, path, &st, &opts.meta) {
             return fail((e, 104));
         }
         if let Some(master) = slave_of {

@@ -22,7 +22,7 @@ use oxiborg_crypto::Key;
 use oxiborg_format::{ChunkListEntry, Item};
 use oxiborg_patterns::PatternMatcher;
 
-use crate::archives::{get_many, open_object, LoadedArchive};
+use crate::archives::{get_many, open_object, open_object_owned, LoadedArchive};
 use crate::error::{CoreError, Result};
 use crate::meta::{self, RestoreOptions};
 use crate::session::SharedRepository;
@@ -31,13 +31,13 @@ use crate::session::SharedRepository;
 /// stream from the writer thread.
 const SMALL_FILE: u64 = 1024 * 1024;
 /// Small files queued for the pool at most.
-const POOL_QUEUE: usize = 16;
+const POOL_QUEUE: usize = 4;
 
 /// Chunks per `get_many` batch.
 const FETCH_BATCH: usize = 64;
 /// Bytes per batch (plaintext estimate). With one batch being written, one
 /// queued and one being fetched, about three of these are in memory.
-const FETCH_BYTES: u64 = 8 * 1024 * 1024;
+const FETCH_BYTES: u64 = 4 * 1024 * 1024;
 
 /// What `extract` reports. Implemented by the CLI.
 pub trait ExtractObserver: Send + Sync {
@@ -163,8 +163,23 @@ pub fn extract(
             })
         };
         {
+            // The fetcher reads the next batch while the decoder decrypts
+            // and decompresses the previous one on every core.
+            let (raw_tx, raw_rx) = bounded::<Result<RawBatch>>(1);
             let repo_mx = &repo_mx;
-            s.spawn(move || fetcher(repo_mx, key, fetch_rx, data_tx, threads, interrupt));
+            s.spawn(move || fetcher(repo_mx, fetch_rx, raw_tx, interrupt));
+            // The fetcher and the writer keep one core busy between them.
+            let decoders = threads.saturating_sub(1).max(1);
+            s.spawn(move || {
+                for raw in raw_rx {
+                    let decoded =
+                        raw.and_then(|(ids, envs)| decode_parallel(key, &ids, envs, decoders));
+                    let failed = decoded.is_err();
+                    if data_tx.send(decoded).is_err() || failed {
+                        return;
+                    }
+                }
+            });
         }
         // Creating many small files is bound by the file system's create
         // path: a pool writes them (and restores their metadata) in
@@ -321,12 +336,13 @@ fn read_items(
     Ok(())
 }
 
+/// Ids and their envelopes, as read from the repository.
+type RawBatch = (Vec<[u8; 32]>, Vec<Vec<u8>>);
+
 fn fetcher(
     repo_mx: &Mutex<&mut SharedRepository>,
-    key: &Key,
     rx: Receiver<Vec<ChunkListEntry>>,
-    tx: Sender<Result<Vec<Vec<u8>>>>,
-    threads: usize,
+    tx: Sender<Result<RawBatch>>,
     interrupt: &AtomicBool,
 ) {
     let mut batch: Vec<ChunkListEntry> = Vec::new();
@@ -340,7 +356,7 @@ fn fetcher(
             let mut guard = repo_mx.lock().expect("repository lock");
             get_many(guard.as_mut(), &ids)
         };
-        let result = envelopes.and_then(|envs| decode_parallel(key, &ids, envs, threads));
+        let result = envelopes.map(|envs| (ids, envs));
         batch.clear();
         let failed = result.is_err();
         tx.send(result).is_ok() && !failed
@@ -400,25 +416,33 @@ pub fn decode_parallel(
     if threads <= 1 || envelopes.len() < 2 {
         return ids
             .iter()
-            .zip(envelopes.iter())
-            .map(|(id, e)| open_object(key, id, e))
+            .zip(envelopes)
+            .map(|(id, e)| open_object_owned(key, id, e))
             .collect();
     }
     let per = envelopes.len().div_ceil(threads);
+    let mut parts: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut rest = envelopes;
+    while rest.len() > per {
+        let tail = rest.split_off(per);
+        parts.push(rest);
+        rest = tail;
+    }
+    parts.push(rest);
     std::thread::scope(|s| {
         let handles: Vec<_> = ids
             .chunks(per)
-            .zip(envelopes.chunks(per))
+            .zip(parts)
             .map(|(ids, envs)| {
                 s.spawn(move || {
                     ids.iter()
-                        .zip(envs.iter())
-                        .map(|(id, e)| open_object(key, id, e))
+                        .zip(envs)
+                        .map(|(id, e)| open_object_owned(key, id, e))
                         .collect::<Result<Vec<_>>>()
                 })
             })
             .collect();
-        let mut out = Vec::with_capacity(envelopes.len());
+        let mut out = Vec::with_capacity(ids.len());
         for h in handles {
             out.extend(h.join().expect("decode thread")?);
         }

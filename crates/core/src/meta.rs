@@ -99,6 +99,39 @@ pub fn stat_ext_attrs(
     Ok(())
 }
 
+/// [`stat_ext_attrs`] for a file that is open (borg passes the fd):
+/// flags, xattrs and the access ACL come from `file`, with no path lookup
+/// and no second open.
+pub fn stat_ext_attrs_fd(
+    item: &mut Item,
+    file: &std::fs::File,
+    path: &Path,
+    st: &Metadata,
+    o: &MetaOptions,
+) -> Result<(), String> {
+    use std::os::fd::AsFd;
+    let fd = file.as_fd();
+    if !o.noflags {
+        let flags = oxiborg_fsmeta::get_bsdflags_fd(fd, st.mode());
+        if flags != 0 {
+            item.bsdflags = Some(u64::from(flags));
+        }
+    }
+    if !o.noxattrs {
+        let (x, _) = oxiborg_fsmeta::read_xattrs_fd(fd, path).map_err(|e| e.to_string())?;
+        if !x.is_empty() {
+            item.xattrs = Some(x);
+        }
+    }
+    if !o.noacls {
+        let acls = oxiborg_fsmeta::read_acls_fd(fd, path, st.is_dir(), o.numeric_ids)
+            .map_err(|e| e.to_string())?;
+        item.acl_access = acls.access;
+        item.acl_default = acls.default;
+    }
+    Ok(())
+}
+
 /// What `extract` restores.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RestoreOptions {

@@ -11,7 +11,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use crate::error::{id_str, CryptoError, Result};
 use crate::key_type::KeyType;
 use crate::primitives::{
-    self, blake2b_256, counter_block, hmac_sha256, random_array, sha256, Aes256Ctr, Blake2b256,
+    self, blake2b_256, counter_block, hmac_sha256, random_array, sha256, Aes256Ctr,
 };
 
 /// Size of the encrypted envelope header: type byte, 32-byte MAC, 8-byte IV
@@ -237,10 +237,7 @@ impl Key {
     /// The envelope MAC over `iv || ciphertext` (the envelope from byte 33 on).
     fn mac(&self, m: &KeyMaterial, covered: &[u8]) -> [u8; 32] {
         if self.key_type.is_blake2() {
-            let mut h = <Blake2b256 as blake2::Digest>::new();
-            blake2::Digest::update(&mut h, &m.enc_hmac_key);
-            blake2::Digest::update(&mut h, covered);
-            blake2::Digest::finalize(h).into()
+            blake2b_256(&m.enc_hmac_key, covered)
         } else {
             let mut h = primitives::hmac_sha256_state(&m.enc_hmac_key);
             h.update(covered);
@@ -281,6 +278,68 @@ impl Key {
         let mac = self.mac(m, &out[IV_RANGE.start..]);
         out[MAC_RANGE].copy_from_slice(&mac);
         out
+    }
+
+    /// [`Key::decrypt`] without a copy: check `envelope` and decrypt it in
+    /// place; returns where the compressed payload lies in it.
+    pub fn decrypt_in_place(
+        &self,
+        id: Option<&[u8; 32]>,
+        envelope: &mut [u8],
+    ) -> Result<std::ops::Range<usize>> {
+        let found = envelope.first().copied();
+        if !found.is_some_and(|b| self.key_type.accepts_envelope_byte(b)) {
+            return Err(CryptoError::InvalidEnvelope {
+                id: id_str(id),
+                expected: self.key_type.type_byte(),
+                found: found.map_or_else(|| "none".to_string(), |b| format!("0x{b:02x}")),
+            });
+        }
+        let (Some(m), Some(_)) = (&self.material, &self.aes) else {
+            return Ok(1..envelope.len());
+        };
+        if envelope.len() < PAYLOAD_OVERHEAD {
+            return Err(CryptoError::EnvelopeTooShort {
+                id: id_str(id),
+                len: envelope.len(),
+            });
+        }
+        let mac = self.mac(m, &envelope[IV_RANGE.start..]);
+        if !bool::from(mac.ct_eq(&envelope[MAC_RANGE])) {
+            return Err(CryptoError::MacMismatch { id: id_str(id) });
+        }
+        let iv = read_iv(envelope);
+        if let Some(mut ctr) = self.ctr(iv) {
+            ctr.apply_keystream(&mut envelope[PAYLOAD_OVERHEAD..]);
+        }
+        Ok(PAYLOAD_OVERHEAD..envelope.len())
+    }
+
+    /// Bytes to leave free at the start of a buffer for
+    /// [`Key::encrypt_in_place`].
+    pub fn envelope_headroom(&self) -> usize {
+        if self.material.is_some() && self.aes.is_some() {
+            PAYLOAD_OVERHEAD
+        } else {
+            1
+        }
+    }
+
+    /// [`Key::encrypt`] without a copy: `buf` holds
+    /// [`Key::envelope_headroom`] bytes (any content), then the compressed
+    /// payload; afterwards it is the envelope, byte for byte what
+    /// `encrypt` returns.
+    pub fn encrypt_in_place(&self, iv: u64, buf: &mut [u8]) {
+        let type_byte = self.key_type.type_byte();
+        let (Some(m), Some(mut ctr)) = (&self.material, self.ctr(iv)) else {
+            buf[0] = type_byte;
+            return;
+        };
+        buf[0] = type_byte;
+        buf[IV_RANGE].copy_from_slice(&iv.to_be_bytes());
+        ctr.apply_keystream(&mut buf[PAYLOAD_OVERHEAD..]);
+        let mac = self.mac(m, &buf[IV_RANGE.start..]);
+        buf[MAC_RANGE].copy_from_slice(&mac);
     }
 
     /// Check and open an envelope, returning the compressed payload
@@ -417,6 +476,36 @@ mod tests {
              5e85e2f07038a3472c447553"
         );
         assert_eq!(key.decrypt(None, &env).unwrap(), C);
+    }
+
+    #[test]
+    fn encrypt_in_place_equals_encrypt() {
+        for (kt, blake2) in [
+            (KeyType::Repokey, false),
+            (KeyType::Keyfile, false),
+            (KeyType::Blake2Repokey, true),
+            (KeyType::Blake2Keyfile, true),
+            (KeyType::Authenticated, false),
+            (KeyType::Blake2Authenticated, true),
+        ] {
+            let key = Key::new(kt, test_material(blake2)).unwrap();
+            for payload in [&b""[..], C, &[7u8; 5000][..]] {
+                let want = key.encrypt(42, payload);
+                let mut buf = vec![0xEEu8; key.envelope_headroom()];
+                buf.extend_from_slice(payload);
+                key.encrypt_in_place(42, &mut buf);
+                assert_eq!(buf, want, "{kt:?}");
+                let r = key.decrypt_in_place(None, &mut buf).unwrap();
+                assert_eq!(&buf[r], payload, "{kt:?}");
+                let mut bad = want.clone();
+                if let Some(b) = bad.last_mut() {
+                    *b ^= 1;
+                }
+                if kt.is_encrypted() && !payload.is_empty() {
+                    assert!(key.decrypt_in_place(None, &mut bad).is_err(), "{kt:?}");
+                }
+            }
+        }
     }
 
     /// Spec A.3 through `Key::id_hash`.

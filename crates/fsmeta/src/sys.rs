@@ -81,12 +81,20 @@ impl<'a> Obj<'a> {
     }
 }
 
-/// Ask for the size, then read; retry with a bigger buffer when the value
-/// grew in between (`ERANGE`).
+/// Read into a small buffer first (one system call in the common case:
+/// nothing, or a short list); when that is too small (`ERANGE`), ask for
+/// the size, then read, retrying with a bigger buffer when the value grew
+/// in between.
 fn grow(
     size: impl Fn() -> Result<usize, Errno>,
     mut read: impl FnMut(&mut [u8]) -> Result<usize, Errno>,
 ) -> Result<Vec<u8>, Errno> {
+    let mut first = [0u8; 1024];
+    match read(&mut first) {
+        Ok(n) => return Ok(first[..n].to_vec()),
+        Err(Errno::RANGE) => {}
+        Err(e) => return Err(e),
+    }
     let mut want = size()?;
     loop {
         if want == 0 {
