@@ -350,33 +350,10 @@ impl Key {
     /// before decryption. `id` only serves to name the object in errors;
     /// after decompressing, call [`Key::assert_id`].
     pub fn decrypt(&self, id: Option<&[u8; 32]>, envelope: &[u8]) -> Result<Vec<u8>> {
-        let found = envelope.first().copied();
-        if !found.is_some_and(|b| self.key_type.accepts_envelope_byte(b)) {
-            return Err(CryptoError::InvalidEnvelope {
-                id: id_str(id),
-                expected: self.key_type.type_byte(),
-                found: found.map_or_else(|| "none".to_string(), |b| format!("0x{b:02x}")),
-            });
-        }
-        let (Some(m), Some(_)) = (&self.material, &self.aes) else {
-            return Ok(envelope[1..].to_vec());
-        };
-        if envelope.len() < PAYLOAD_OVERHEAD {
-            return Err(CryptoError::EnvelopeTooShort {
-                id: id_str(id),
-                len: envelope.len(),
-            });
-        }
-        let mac = self.mac(m, &envelope[IV_RANGE.start..]);
-        if !bool::from(mac.ct_eq(&envelope[MAC_RANGE])) {
-            return Err(CryptoError::MacMismatch { id: id_str(id) });
-        }
-        let iv = read_iv(envelope);
-        let mut out = envelope[PAYLOAD_OVERHEAD..].to_vec();
-        if let Some(mut ctr) = self.ctr(iv) {
-            ctr.apply_keystream(&mut out);
-        }
-        Ok(out)
+        let mut buf = envelope.to_vec();
+        let payload = self.decrypt_in_place(id, &mut buf)?;
+        buf.drain(..payload.start);
+        Ok(buf)
     }
 }
 
