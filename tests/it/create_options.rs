@@ -22,62 +22,16 @@
 //! holding an archive's item stream (or the archive's metadata object) is
 //! removed from the repository, for each tool's repository alike.
 
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write as _};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use oxiborg_oracle::{Borg, Oracle};
-use rand::{RngCore, SeedableRng};
 
+use crate::common::{ok, random_file, run, run_in, Codes, Diffs, Outcome, Tool};
 use crate::tree::oxiborg_cmd;
-
-/// Longest a single tool run may take before it is killed.
-const DEADLINE: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tool {
-    Borg,
-    Oxiborg,
-}
-
-impl Tool {
-    const BOTH: [Tool; 2] = [Tool::Borg, Tool::Oxiborg];
-
-    fn name(self) -> &'static str {
-        match self {
-            Tool::Borg => "borg",
-            Tool::Oxiborg => "oxiborg",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Codes {
-    Legacy,
-    Modern,
-}
-
-impl Codes {
-    const BOTH: [Codes; 2] = [Codes::Legacy, Codes::Modern];
-
-    fn name(self) -> &'static str {
-        match self {
-            Codes::Legacy => "legacy",
-            Codes::Modern => "modern",
-        }
-    }
-
-    /// `want_legacy` in legacy mode, `want_modern` in modern mode.
-    fn pick(self, want_legacy: i32, want_modern: i32) -> Option<i32> {
-        Some(match self {
-            Codes::Legacy => want_legacy,
-            Codes::Modern => want_modern,
-        })
-    }
-}
 
 fn tool_cmd(o: &Oracle, tool: Tool, base: &Path, codes: Codes) -> Command {
     let mut c = match tool {
@@ -93,207 +47,6 @@ fn tool_cmd(o: &Oracle, tool: Tool, base: &Path, codes: Codes) -> Command {
 
 fn borg14(o: &Oracle, base: &Path) -> Command {
     tool_cmd(o, Tool::Borg, base, Codes::Legacy)
-}
-
-/// What a finished command did.
-#[derive(Debug)]
-struct Outcome {
-    rc: Option<i32>,
-    how: String,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    /// The `--list` status lines (`X path`), sorted.
-    fn statuses(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .stderr
-            .lines()
-            .filter(|l| is_status_line(l))
-            .map(str::to_string)
-            .collect();
-        v.sort();
-        v
-    }
-
-    /// stderr lines starting with `prefix`, with archive times and ids
-    /// masked (they differ between the tools' repositories).
-    fn lines_starting(&self, prefix: &str) -> Vec<String> {
-        self.stderr
-            .lines()
-            .filter(|l| l.starts_with(prefix))
-            .map(mask_archive_line)
-            .collect()
-    }
-
-    fn show(&self) -> String {
-        format!(
-            "{}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.how, self.stdout, self.stderr
-        )
-    }
-}
-
-fn is_status_line(l: &str) -> bool {
-    let b = l.as_bytes();
-    b.len() >= 3 && b[1] == b' ' && b"AMUCEdbcshfix-?".contains(&b[0])
-}
-
-/// borg's `format_archive` line with the time and id masked:
-/// `NAME(padded to 36) Sun, 2026-11-22 06:35:39 [64 hex]` keeps the name
-/// and its padding, the time becomes `TIME` and the id `ID` (both only if
-/// they have the right shape).
-fn mask_archive_line(l: &str) -> String {
-    let mut out = l.to_string();
-    if let Some(open) = out.find(" [") {
-        let rest = &out[open + 2..];
-        if rest.len() >= 65 && rest[..64].bytes().all(|b| b.is_ascii_hexdigit()) {
-            out.replace_range(open + 2..open + 66, "ID");
-        }
-        // `Sun, 2026-11-22 06:35:39` (24 chars) before the id.
-        if open >= 24 {
-            let t = &out[open - 24..open];
-            let shaped =
-                t.as_bytes()[3] == b',' && t.as_bytes()[9] == b'-' && t.as_bytes()[18] == b':';
-            if shaped {
-                out.replace_range(open - 24..open, "TIME");
-            }
-        }
-    }
-    out
-}
-
-/// Run `cmd` with `input` on its stdin, to the end (killing it after
-/// [`DEADLINE`]).
-fn run_in(mut cmd: Command, input: &[u8]) -> Outcome {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = drain(child.stdout.take().expect("stdout"));
-    let err = drain(child.stderr.take().expect("stderr"));
-    let outcome = finish(child, out, err, &shown);
-    let _ = writer.join();
-    outcome
-}
-
-fn run(cmd: Command) -> Outcome {
-    run_in(cmd, b"")
-}
-
-fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
-fn finish(
-    mut child: Child,
-    out: std::thread::JoinHandle<String>,
-    err: std::thread::JoinHandle<String>,
-    shown: &str,
-) -> Outcome {
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("try_wait") {
-            break s;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let s = child.wait().expect("wait");
-            panic!(
-                "{shown} still running after {DEADLINE:?}; killed ({s})\n--- stdout ---\n{}--- stderr ---\n{}",
-                out.join().unwrap_or_default(),
-                err.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Outcome {
-        rc: status.code(),
-        how: status.to_string(),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    }
-}
-
-/// Run `cmd` and panic unless it succeeds.
-fn ok(cmd: Command, what: &str) -> Outcome {
-    let shown = format!("{cmd:?}");
-    let out = run(cmd);
-    assert_eq!(out.rc, Some(0), "{what} failed: {shown}\n{}", out.show());
-    out
-}
-
-/// Differences between borg and oxiborg, reported all at once.
-#[derive(Debug, Default)]
-struct Diffs {
-    lines: Vec<String>,
-    context: String,
-}
-
-impl Diffs {
-    fn same<T: PartialEq + std::fmt::Debug>(&mut self, what: &str, borg: &T, ox: &T) {
-        if borg != ox {
-            self.lines.push(format!(
-                "{what}:\n    borg:    {borg:?}\n    oxiborg: {ox:?}"
-            ));
-        }
-    }
-
-    fn check(&mut self, cond: bool, what: String) {
-        if !cond {
-            self.lines.push(what);
-        }
-    }
-
-    fn note(&mut self, label: &str, out: &Outcome) {
-        let _ = writeln!(self.context, "===== {label}: {}", out.show());
-    }
-
-    /// Compare rc and `--list` lines of one step, and that oxiborg printed
-    /// each of `essential` (asserted on borg first: it documents borg).
-    fn step(&mut self, label: &str, borg: &Outcome, ox: &Outcome, essential: &[&str]) {
-        self.note(&format!("{label} (borg)"), borg);
-        self.note(&format!("{label} (oxiborg)"), ox);
-        self.same(&format!("{label}: rc"), &borg.rc, &ox.rc);
-        self.same(
-            &format!("{label}: --list status lines, sorted"),
-            &borg.statuses(),
-            &ox.statuses(),
-        );
-        for e in essential {
-            assert!(
-                borg.stderr.contains(e),
-                "{label}: borg 1.4.5 did not print {e:?}: the setup is broken\n{}",
-                borg.show()
-            );
-            self.check(
-                ox.stderr.contains(e),
-                format!("{label}: oxiborg's stderr lacks borg's {e:?}"),
-            );
-        }
-    }
-
-    fn finish(self, test: &str) {
-        assert!(
-            self.lines.is_empty(),
-            "{test}: oxiborg differs from borg 1.4.5:\n  - {}\n\n{}",
-            self.lines.join("\n  - "),
-            self.context
-        );
-    }
 }
 
 /// One tool's playground: base directory (keys, cache, security), the
@@ -460,13 +213,6 @@ fn each<T>(sides: &[Side; 2], mut f: impl FnMut(&Side) -> T) -> (T, T) {
     let b = f(&sides[0]);
     let x = f(&sides[1]);
     (b, x)
-}
-
-fn random_file(path: &Path, len: usize, seed: u64) {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut data = vec![0u8; len];
-    rng.fill_bytes(&mut data);
-    std::fs::write(path, data).unwrap();
 }
 
 /// `src/` with a directory, files, a hard link, a symlink and a FIFO.

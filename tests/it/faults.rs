@@ -43,7 +43,6 @@
 //! A test collects every difference between the tools before failing, so
 //! one run shows all of them.
 
-use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -51,48 +50,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use oxiborg_oracle::{Borg, Oracle};
-use rand::{RngCore, SeedableRng};
 
+use crate::common::{
+    drain, finish, is_status_line, ok, random_file, run, Codes, Diffs, Outcome, Tool, DEADLINE,
+};
 use crate::tree::oxiborg_cmd;
-
-/// Longest a single tool run may take before it is killed.
-const DEADLINE: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tool {
-    Borg,
-    Oxiborg,
-}
-
-impl Tool {
-    const BOTH: [Tool; 2] = [Tool::Borg, Tool::Oxiborg];
-
-    fn name(self) -> &'static str {
-        match self {
-            Tool::Borg => "borg",
-            Tool::Oxiborg => "oxiborg",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Codes {
-    /// No `BORG_EXIT_CODES`: 0 / 1 (warning) / 2 (error).
-    Legacy,
-    /// `BORG_EXIT_CODES=modern`: specific codes.
-    Modern,
-}
-
-impl Codes {
-    const BOTH: [Codes; 2] = [Codes::Legacy, Codes::Modern];
-
-    fn name(self) -> &'static str {
-        match self {
-            Codes::Legacy => "legacy",
-            Codes::Modern => "modern",
-        }
-    }
-}
 
 fn tool_cmd(o: &Oracle, tool: Tool, base: &Path) -> Command {
     let mut c = match tool {
@@ -105,105 +67,6 @@ fn tool_cmd(o: &Oracle, tool: Tool, base: &Path) -> Command {
 
 fn borg14(o: &Oracle, base: &Path) -> Command {
     tool_cmd(o, Tool::Borg, base)
-}
-
-/// What a finished command did.
-#[derive(Debug)]
-struct Outcome {
-    /// Exit code; `None` when killed by a signal.
-    rc: Option<i32>,
-    /// How it ended, for messages (`exit status: 1`, `signal: 2 (SIGINT)`).
-    how: String,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    /// The `--list` lines (`X path`), sorted: the order of the lines is not
-    /// compared, only which status each path got.
-    fn statuses(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .stderr
-            .lines()
-            .filter(|l| is_status_line(l))
-            .map(str::to_string)
-            .collect();
-        v.sort();
-        v
-    }
-
-    fn show(&self) -> String {
-        format!(
-            "{}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.how, self.stdout, self.stderr
-        )
-    }
-}
-
-fn is_status_line(l: &str) -> bool {
-    let b = l.as_bytes();
-    b.len() >= 3 && b[1] == b' ' && b"AMUCEdbcshfix-?".contains(&b[0])
-}
-
-/// Run `cmd` to the end (killing it after [`DEADLINE`]).
-fn run(mut cmd: Command) -> Outcome {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
-    let out = drain(child.stdout.take().expect("stdout"));
-    let err = drain(child.stderr.take().expect("stderr"));
-    finish(child, out, err, &shown)
-}
-
-fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-}
-
-fn finish(
-    mut child: Child,
-    out: std::thread::JoinHandle<String>,
-    err: std::thread::JoinHandle<String>,
-    shown: &str,
-) -> Outcome {
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("try_wait") {
-            break s;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let s = child.wait().expect("wait");
-            let out = out.join().unwrap_or_default();
-            let err = err.join().unwrap_or_default();
-            panic!(
-                "{shown} still running after {DEADLINE:?}; killed ({s})\n\
-                 --- stdout ---\n{out}--- stderr ---\n{err}"
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Outcome {
-        rc: status.code(),
-        how: status.to_string(),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    }
-}
-
-/// Run `cmd` and panic unless it succeeds.
-fn ok(cmd: Command, what: &str) -> Outcome {
-    let shown = format!("{cmd:?}");
-    let out = run(cmd);
-    assert_eq!(out.rc, Some(0), "{what} failed: {shown}\n{}", out.show());
-    out
 }
 
 /// Sorted paths of `borg list --json-lines REPO::NAME` (borg 1.4.5 reads
@@ -285,42 +148,6 @@ fn init(o: &Oracle, tool: Tool, base: &Path, repo: &Path) {
     ok(c, &format!("{} init", tool.name()));
 }
 
-/// Differences between borg and oxiborg, reported all at once.
-#[derive(Debug, Default)]
-struct Diffs {
-    lines: Vec<String>,
-    context: String,
-}
-
-impl Diffs {
-    fn same<T: PartialEq + std::fmt::Debug>(&mut self, what: &str, borg: &T, ox: &T) {
-        if borg != ox {
-            self.lines.push(format!(
-                "{what}:\n    borg:    {borg:?}\n    oxiborg: {ox:?}"
-            ));
-        }
-    }
-
-    fn check(&mut self, cond: bool, what: String) {
-        if !cond {
-            self.lines.push(what);
-        }
-    }
-
-    fn note(&mut self, label: &str, out: &Outcome) {
-        let _ = writeln!(self.context, "===== {label}: {}", out.show());
-    }
-
-    fn finish(self, test: &str) {
-        assert!(
-            self.lines.is_empty(),
-            "{test}: oxiborg differs from borg 1.4.5:\n  - {}\n\n{}",
-            self.lines.join("\n  - "),
-            self.context
-        );
-    }
-}
-
 /// Run the command without the capabilities that let root ignore
 /// permission bits (see the module docs). Not root: unchanged.
 fn without_dac_override(cmd: Command) -> Command {
@@ -342,13 +169,6 @@ fn without_dac_override(cmd: Command) -> Command {
         c.current_dir(d);
     }
     c
-}
-
-fn random_file(path: &Path, len: usize, seed: u64) {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut data = vec![0u8; len];
-    rng.fill_bytes(&mut data);
-    std::fs::write(path, data).unwrap();
 }
 
 // ---------------------------------------------------------------------------

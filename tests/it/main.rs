@@ -2,6 +2,7 @@
 
 mod archives;
 mod bench_crud;
+mod common;
 mod create_options;
 mod faults;
 mod objects;

@@ -52,10 +52,9 @@ pub trait ExtractObserver: Send + Sync {
     fn progress_total(&self, _total: u64) {}
     /// `bytes` more of `path`'s content were extracted (or verified).
     fn progress(&self, _bytes: u64, _path: &[u8]) {}
-    /// All content is done; `dirs` directories get their metadata now.
+    /// All content is done; `dirs` directories get their metadata now
+    /// (borg shows no progress for this phase).
     fn progress_dirs(&self, _dirs: usize) {}
-    /// One more directory's metadata was restored.
-    fn progress_dir(&self) {}
     /// The end of the progress display.
     fn progress_finish(&self) {}
 }
@@ -237,9 +236,6 @@ pub fn extract(
                 observer.progress_dirs(dirs.len());
             }
             for (path, item) in dirs.iter().rev() {
-                if opts.progress {
-                    observer.progress_dir();
-                }
                 for warn in meta::restore_attrs(path, item, &opts.restore) {
                     warnings.store(true, Ordering::SeqCst);
                     observer.warning(&warn);
@@ -620,21 +616,19 @@ impl Writer<'_, '_> {
                 let path = self.target(&item);
                 let size: u64 = chunks.iter().map(|c| c.size).sum();
                 if size <= SMALL_FILE && self.pool.is_some() {
-                    {
-                        let mut data = Vec::with_capacity(chunks.len());
-                        for _ in 0..chunks.len() {
-                            let d = self.next_chunk()?;
-                            self.progress(d.len(), &item.path);
-                            data.push(d);
-                        }
-                        let (pool, tx) = self.pool.as_ref().expect("pool");
-                        pool.add();
-                        if tx.send(FileJob { path, item, data }).is_err() {
-                            pool.done();
-                            return Err(CoreError::Interrupted);
-                        }
-                        return Ok(());
+                    let mut data = Vec::with_capacity(chunks.len());
+                    for _ in 0..chunks.len() {
+                        let d = self.next_chunk()?;
+                        self.progress(d.len(), &item.path);
+                        data.push(d);
                     }
+                    let (pool, tx) = self.pool.as_ref().expect("pool");
+                    pool.add();
+                    if tx.send(FileJob { path, item, data }).is_err() {
+                        pool.done();
+                        return Err(CoreError::Interrupted);
+                    }
+                    return Ok(());
                 }
                 let result = self.write_file(&path, &chunks, &item.path);
                 match result {
