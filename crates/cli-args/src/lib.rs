@@ -165,6 +165,8 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Rename an existing archive.
     Rename(RenameArgs),
+    /// Display the borg client / borg server version.
+    Version(RepoArg),
 
     /// A borg 1.4 command that oxiborg does not implement yet.
     #[command(flatten)]
@@ -661,8 +663,6 @@ pub enum Pending {
     Umount(Rest),
     /// Upgrade a repository from a previous version (not implemented yet).
     Upgrade(Rest),
-    /// Display the client and server version (not implemented yet).
-    Version(Rest),
 }
 
 impl Pending {
@@ -681,7 +681,6 @@ impl Pending {
             Pending::Serve(_) => "serve",
             Pending::Umount(_) => "umount",
             Pending::Upgrade(_) => "upgrade",
-            Pending::Version(_) => "version",
         }
     }
 }

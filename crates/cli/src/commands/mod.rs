@@ -59,3 +59,12 @@ impl Ctx {
         )?)
     }
 }
+
+/// `version [REPO]`: `<client> / <server>`. A local repository is served by
+/// this very program, so both are the borg version oxiborg follows; the
+/// location must still parse, as borg's does.
+pub fn version(args: &oxiborg_cli_args::RepoArg) -> anyhow::Result<u8> {
+    crate::location::parse_repository(args.repository.as_deref())?;
+    let v = oxiborg_cli_args::BORG_COMPAT_VERSION;
+    print_out(&format!("{v} / {v}\n"))
+}
