@@ -203,7 +203,7 @@ _oxiborg() {
 
     case "${cmd}" in
         oxiborg)
-            opts="-v -p -V -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --version --help benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help"
+            opts="-v -p -V -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --version --help benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -711,7 +711,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__help)
-            opts="benchmark init check compact break-lock with-lock create extract list info delete rename config debug diff export-tar import-tar key mount prune recreate serve umount upgrade version help"
+            opts="benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1363,12 +1363,76 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__recreate)
-            opts="-v -p -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            opts="-n -s -e -c -C -v -p -h --list --filter --dry-run --stats --exclude --exclude-from --pattern --patterns-from --exclude-caches --exclude-if-present --keep-exclude-tags --target --checkpoint-interval --comment --timestamp --compression --recompress --chunker-params --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pattern)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --patterns-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-if-present)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --checkpoint-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --comment)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timestamp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --recompress)
+                    COMPREPLY=($(compgen -W "never if-different always" -- "${cur}"))
+                    return 0
+                    ;;
+                --chunker-params)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --umask)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

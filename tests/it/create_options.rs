@@ -33,7 +33,7 @@ use oxiborg_oracle::{Borg, Oracle};
 use crate::common::{ok, random_file, run, run_in, Codes, Diffs, Outcome, Tool};
 use crate::tree::oxiborg_cmd;
 
-fn tool_cmd(o: &Oracle, tool: Tool, base: &Path, codes: Codes) -> Command {
+pub(crate) fn tool_cmd(o: &Oracle, tool: Tool, base: &Path, codes: Codes) -> Command {
     let mut c = match tool {
         Tool::Borg => o.borg(Borg::V14, base),
         Tool::Oxiborg => oxiborg_cmd(base),
@@ -52,17 +52,17 @@ fn borg14(o: &Oracle, base: &Path) -> Command {
 /// One tool's playground: base directory (keys, cache, security), the
 /// repository, and the working directory the tool runs in.
 #[derive(Debug)]
-struct Side {
-    tool: Tool,
-    base: PathBuf,
-    repo: PathBuf,
-    cwd: PathBuf,
+pub(crate) struct Side {
+    pub(crate) tool: Tool,
+    pub(crate) base: PathBuf,
+    pub(crate) repo: PathBuf,
+    pub(crate) cwd: PathBuf,
 }
 
 impl Side {
     /// A fresh side below `t/name-tool`, repository initialised (by the
     /// tool itself).
-    fn new(o: &Oracle, t: &Path, name: &str, tool: Tool) -> Side {
+    pub(crate) fn new(o: &Oracle, t: &Path, name: &str, tool: Tool) -> Side {
         let dir = t.join(format!("{name}-{}", tool.name()));
         let _ = std::fs::remove_dir_all(&dir);
         let side = Side {
@@ -78,23 +78,23 @@ impl Side {
         side
     }
 
-    fn both(o: &Oracle, t: &Path, name: &str) -> [Side; 2] {
+    pub(crate) fn both(o: &Oracle, t: &Path, name: &str) -> [Side; 2] {
         Tool::BOTH.map(|tool| Side::new(o, t, name, tool))
     }
 
-    fn archive(&self, name: &str) -> String {
+    pub(crate) fn archive(&self, name: &str) -> String {
         format!("{}::{name}", self.repo.display())
     }
 
     /// The tool, in the working directory.
-    fn cmd(&self, o: &Oracle, codes: Codes) -> Command {
+    pub(crate) fn cmd(&self, o: &Oracle, codes: Codes) -> Command {
         let mut c = tool_cmd(o, self.tool, &self.base, codes);
         c.current_dir(&self.cwd);
         c
     }
 
     /// borg 1.4.5 on this side's repository (whatever tool wrote it).
-    fn borg(&self, o: &Oracle) -> Command {
+    pub(crate) fn borg(&self, o: &Oracle) -> Command {
         let mut c = borg14(o, &self.base);
         c.current_dir(&self.cwd);
         c
@@ -103,7 +103,7 @@ impl Side {
     /// The archive's items in stored order, as `path type mode user group
     /// size source` (borg 1.4.5's `list --json-lines`), or `None` when the
     /// archive does not exist.
-    fn items(&self, o: &Oracle, name: &str) -> Option<Vec<String>> {
+    pub(crate) fn items(&self, o: &Oracle, name: &str) -> Option<Vec<String>> {
         let mut c = self.borg(o);
         c.args(["list", "--json-lines", &self.archive(name)]);
         let out = run(c);
@@ -136,7 +136,7 @@ impl Side {
     }
 
     /// Archive names in the repository, checkpoints included.
-    fn archive_names(&self, o: &Oracle) -> Vec<String> {
+    pub(crate) fn archive_names(&self, o: &Oracle) -> Vec<String> {
         let mut c = self.borg(o);
         c.args(["list", "--consider-checkpoints", "--json"])
             .arg(&self.repo);
@@ -151,7 +151,7 @@ impl Side {
     }
 
     /// An archive's id (borg 1.4.5's `list --json`).
-    fn archive_id(&self, o: &Oracle, name: &str) -> String {
+    pub(crate) fn archive_id(&self, o: &Oracle, name: &str) -> String {
         let mut c = self.borg(o);
         c.args(["list", "--json"]).arg(&self.repo);
         let out = ok(c, "borg list --json");
@@ -168,7 +168,7 @@ impl Side {
 
     /// The ids of an archive's item-stream objects (`borg debug
     /// dump-archive`).
-    fn item_stream_ids(&self, o: &Oracle, name: &str) -> Vec<String> {
+    pub(crate) fn item_stream_ids(&self, o: &Oracle, name: &str) -> Vec<String> {
         let dump = self.cwd.join(format!("{name}.dump.json"));
         let mut c = self.borg(o);
         c.args(["debug", "dump-archive", &self.archive(name)])
@@ -187,21 +187,21 @@ impl Side {
     }
 
     /// Remove object `id` from the repository (`borg debug delete-obj`).
-    fn delete_object(&self, o: &Oracle, id: &str) {
+    pub(crate) fn delete_object(&self, o: &Oracle, id: &str) {
         let mut c = self.borg(o);
         c.args(["debug", "delete-obj"]).arg(&self.repo).arg(id);
         ok(c, "borg debug delete-obj");
     }
 
     /// `borg check` (1.4.5).
-    fn check(&self, o: &Oracle) -> Outcome {
+    pub(crate) fn check(&self, o: &Oracle) -> Outcome {
         let mut c = self.borg(o);
         c.arg("check").arg(&self.repo);
         run(c)
     }
 
     /// `borg check --repair` (1.4.5); must succeed.
-    fn repair(&self, o: &Oracle) {
+    pub(crate) fn repair(&self, o: &Oracle) {
         let mut c = self.borg(o);
         c.args(["check", "--repair"]).arg(&self.repo);
         ok(c, "borg check --repair");
@@ -209,14 +209,14 @@ impl Side {
 }
 
 /// Run `f` on each side: (borg's outcome, oxiborg's).
-fn each<T>(sides: &[Side; 2], mut f: impl FnMut(&Side) -> T) -> (T, T) {
+pub(crate) fn each<T>(sides: &[Side; 2], mut f: impl FnMut(&Side) -> T) -> (T, T) {
     let b = f(&sides[0]);
     let x = f(&sides[1]);
     (b, x)
 }
 
 /// `src/` with a directory, files, a hard link, a symlink and a FIFO.
-fn tree(cwd: &Path) {
+pub(crate) fn tree(cwd: &Path) {
     let src = cwd.join("src");
     let _ = std::fs::remove_dir_all(&src);
     std::fs::create_dir_all(src.join("sub")).unwrap();

@@ -5,6 +5,8 @@ mod bench_crud;
 mod common;
 mod create_options;
 mod faults;
+mod json_output;
 mod objects;
 mod progress;
+mod recreate;
 mod tree;

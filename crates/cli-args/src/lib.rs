@@ -11,6 +11,9 @@ use std::ffi::OsString;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+mod recreate;
+pub use recreate::RecreateArgs;
+
 /// The borg release whose command line and formats oxiborg follows. It is
 /// what `--version` reports, because wrappers such as borgmatic read the
 /// second word of `borg --version` to choose the borg 1.x syntax.
@@ -137,6 +140,20 @@ pub struct Rest {
     pub args: Vec<OsString>,
 }
 
+/// The exclusion-tag options of `create` and `recreate`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TagArgs {
+    /// Exclude directories that contain a CACHEDIR.TAG file.
+    #[arg(long)]
+    pub exclude_caches: bool,
+    /// Exclude directories that are tagged by containing a filesystem object with the given NAME.
+    #[arg(long, value_name = "NAME")]
+    pub exclude_if_present: Vec<String>,
+    /// If tag objects are specified with --exclude-if-present, don't omit the tag objects themselves.
+    #[arg(long, alias = "keep-tag-files")]
+    pub keep_exclude_tags: bool,
+}
+
 /// borg's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -165,6 +182,8 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Rename an existing archive.
     Rename(RenameArgs),
+    /// Re-create archives.
+    Recreate(Box<RecreateArgs>),
     /// Display the borg client / borg server version.
     Version(RepoArg),
 
@@ -322,15 +341,8 @@ pub struct CreateArgs {
     pub paths_delimiter: Option<String>,
     #[command(flatten)]
     pub patterns: PatternArgs,
-    /// Exclude directories that contain a CACHEDIR.TAG file.
-    #[arg(long)]
-    pub exclude_caches: bool,
-    /// Exclude directories that are tagged by containing a filesystem object with the given NAME.
-    #[arg(long, value_name = "NAME")]
-    pub exclude_if_present: Vec<String>,
-    /// If tag objects are specified with --exclude-if-present, don't omit the tag objects themselves.
-    #[arg(long, alias = "keep-tag-files")]
-    pub keep_exclude_tags: bool,
+    #[command(flatten)]
+    pub tags: TagArgs,
     /// Stay in the same file system and do not store mount points of other file systems.
     #[arg(short = 'x', long)]
     pub one_file_system: bool,
@@ -654,8 +666,6 @@ pub enum Pending {
     Mount(Rest),
     /// Prune repository archives according to rules (not implemented yet).
     Prune(Rest),
-    /// Re-create archives (not implemented yet).
-    Recreate(Rest),
     /// Rename an archive (not implemented yet).
     /// Start the repository server process (not implemented yet).
     Serve(Rest),
@@ -677,7 +687,6 @@ impl Pending {
             Pending::Key(_) => "key",
             Pending::Mount(_) => "mount",
             Pending::Prune(_) => "prune",
-            Pending::Recreate(_) => "recreate",
             Pending::Serve(_) => "serve",
             Pending::Umount(_) => "umount",
             Pending::Upgrade(_) => "upgrade",

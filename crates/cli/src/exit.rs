@@ -138,11 +138,12 @@ impl std::error::Error for CliError {}
 
 impl CliError {
     /// A `CommandError` (rc 4 modern, 2 legacy), borg's class for invalid
-    /// requests detected after argument parsing.
+    /// requests detected after argument parsing. Its text is borg's:
+    /// `Command Error: <message>`.
     pub fn command(message: impl Into<String>) -> Self {
         CliError {
             class: class::COMMAND_ERROR,
-            message: message.into(),
+            message: format!("Command Error: {}", message.into()),
         }
     }
 

@@ -116,6 +116,7 @@ fn run(ctx: &commands::Ctx, command: Option<Command>) -> anyhow::Result<u8> {
         Some(Command::Info(a)) => commands::archive::info(ctx, &a),
         Some(Command::Delete(a)) => commands::archive::delete(ctx, &a),
         Some(Command::Rename(a)) => commands::archive::rename(ctx, &a),
+        Some(Command::Recreate(a)) => commands::recreate::run(ctx, &a),
         Some(Command::Version(a)) => commands::version(&a),
         Some(Command::NotYetImplemented(p)) => Err(not_yet(p.name()).into()),
     }

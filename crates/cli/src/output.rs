@@ -46,6 +46,13 @@ pub fn iso_local(dt: chrono::DateTime<Local>) -> String {
     dt.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
 }
 
+/// borg's `OutputTimestamp` of an aware UTC time (archive start/end in
+/// `info`/`create --json`, `last_modified`): `to_localtime` keeps whole
+/// seconds only, so the microseconds are always `000000`.
+fn iso_local_whole(ts: UtcTimestamp) -> String {
+    iso_local(local(UtcTimestamp::from_unix_parts(ts.unix_seconds(), 0)))
+}
+
 /// borg's `format_file_size` (decimal units, two decimals).
 pub fn format_file_size(v: u64) -> String {
     oxiborg_textfmt::format_file_size(i128::from(v), 2, false, false)
@@ -366,7 +373,7 @@ fn repo_json(session: &Session) -> Value {
         .timestamp
         .as_deref()
         .and_then(|t| UtcTimestamp::parse_iso(t).ok())
-        .map(|t| iso_local(local(t)))
+        .map(iso_local_whole)
         .unwrap_or_default();
     json!({
         "id": hex::encode(session.repo.id()),
@@ -423,16 +430,17 @@ fn archive_info_json(a: &LoadedArchive, idx: &ChunkIndex, cache: &Cache) -> Valu
         _ => 0.0,
     };
     json!({
-        "chunker_params": a.meta.chunker_params.as_ref().map(chunker_params_json),
+        "chunker_params": a.meta.chunker_params.as_ref().map_or(json!(""), chunker_params_json),
         "command_line": a.meta.cmdline.iter().map(|c| lossy(c)).collect::<Vec<_>>(),
         "comment": lossy(a.meta.comment.as_deref().unwrap_or_default()),
+        "cwd": lossy(a.meta.cwd.as_deref().unwrap_or_default()),
         "duration": duration,
-        "end": end.map(|t| iso_local(local(t))).unwrap_or_default(),
+        "end": end.map(iso_local_whole).unwrap_or_default(),
         "hostname": lossy(a.meta.hostname.as_deref().unwrap_or_default()),
         "id": hex::encode(a.id),
-        "limits": {"max_archive_size": a.meta.items.len() as f64 / 589_822.0},
+        "limits": {"max_archive_size": a.csize as f64 / MAX_DATA_SIZE},
         "name": lossy(&a.meta.name),
-        "start": start.map(|t| iso_local(local(t))).unwrap_or_default(),
+        "start": start.map(iso_local_whole).unwrap_or_default(),
         "stats": {
             "compressed_size": csize,
             "deduplicated_size": ucsize,
@@ -484,9 +492,15 @@ pub fn info_json(
                 .map(|(a, idx)| archive_info_json(a, idx, cache))
                 .collect(),
         );
+    } else {
+        v["security_dir"] = json!(session.security.path().display().to_string());
     }
     v
 }
+
+/// borg's `MAX_DATA_SIZE`: the archive metadata object's limit, against
+/// which `limits.max_archive_size` is measured.
+const MAX_DATA_SIZE: f64 = oxiborg_format::MAX_DATA_SIZE as f64;
 
 const RULE: &str = "------------------------------------------------------------------------------";
 
@@ -598,7 +612,7 @@ pub fn info_text(
         let _ = writeln!(
             out,
             "Utilization of maximum supported archive size: {:.0}%",
-            a.meta.items.len() as f64 / 589_822.0 * 100.0
+            a.csize as f64 / MAX_DATA_SIZE * 100.0
         );
         let _ = writeln!(out, "{RULE}");
         let stats = &j["stats"];
@@ -645,6 +659,65 @@ pub fn format_timedelta(secs: f64) -> String {
     txt
 }
 
+/// `json.dumps(v, sort_keys=True, indent=4)`, as borg's `json_print` writes
+/// its `--json` documents (ASCII-only strings, Python float reprs).
+pub fn borg_json(v: &Value) -> String {
+    fn put(v: &Value, depth: usize, out: &mut String) {
+        let pad = |out: &mut String, d: usize| {
+            out.push('\n');
+            out.push_str(&"    ".repeat(d));
+        };
+        match v {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => out.push_str(&i.to_string()),
+                (_, Some(u), _) => out.push_str(&u.to_string()),
+                (_, _, Some(f)) => out.push_str(&oxiborg_pyjson::float_repr(f)),
+                _ => out.push_str(&n.to_string()),
+            },
+            Value::String(s) => oxiborg_pyjson::dump_str(s, out),
+            Value::Array(a) if a.is_empty() => out.push_str("[]"),
+            Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    pad(out, depth + 1);
+                    put(x, depth + 1, out);
+                }
+                pad(out, depth);
+                out.push(']');
+            }
+            Value::Object(m) if m.is_empty() => out.push_str("{}"),
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    pad(out, depth + 1);
+                    oxiborg_pyjson::dump_str(k, out);
+                    out.push_str(": ");
+                    put(&m[k], depth + 1, out);
+                }
+                pad(out, depth);
+                out.push('}');
+            }
+        }
+    }
+    let mut out = String::new();
+    put(v, 0, &mut out);
+    out
+}
+
+/// borg's `STATS_HEADER`.
+const SIZES_HEADER: &str =
+    "                       Original size      Compressed size    Deduplicated size";
+
 /// `create --stats`/`--json` data.
 #[derive(Debug)]
 pub struct CreateStats {
@@ -655,14 +728,19 @@ pub struct CreateStats {
 impl CreateStats {
     /// Collect the figures after a create.
     pub fn new(session: &Session, cache: &Cache, out: &CreateOutcome) -> Self {
-        let start = iso_local(local(out.start));
-        let end = iso_local(local(out.end));
+        let start = iso_local_whole(out.start);
+        let end = iso_local_whole(out.end);
+        let max_archive_size = cache
+            .chunks
+            .get(&out.id)
+            .map_or(0.0, |(_, _, csize)| f64::from(csize))
+            / MAX_DATA_SIZE;
         let archive = json!({
             "command_line": out.archive.cmdline.iter().map(|c| lossy(c)).collect::<Vec<_>>(),
-            "duration": out.duration,
+            "duration": (out.duration * 1e6).round() / 1e6,
             "end": end,
             "id": hex::encode(out.id),
-            "limits": {"max_archive_size": out.archive.items.len() as f64 / 589_822.0},
+            "limits": {"max_archive_size": max_archive_size},
             "name": lossy(&out.archive.name),
             "start": start,
             "stats": {
@@ -690,13 +768,10 @@ impl CreateStats {
         let _ = writeln!(
             text,
             "Utilization of max. archive size: {:.0}%",
-            out.archive.items.len() as f64 / 589_822.0 * 100.0
+            max_archive_size * 100.0
         );
         let _ = writeln!(text, "{RULE}");
-        let _ = writeln!(
-            text,
-            "                       Original size      Compressed size    Deduplicated size"
-        );
+        let _ = writeln!(text, "{SIZES_HEADER}");
         summary_lines(
             &mut text,
             "This archive:",
@@ -718,12 +793,17 @@ impl CreateStats {
 
     /// The `--json` document.
     pub fn json(&self, _session: &Session) -> String {
-        serde_json::to_string_pretty(&self.json).unwrap_or_default()
+        borg_json(&self.json)
     }
 
     /// The `--stats` text.
     pub fn text(&self) -> String {
         self.text.clone()
+    }
+
+    /// The `--stats` text without the column header line (`recreate`'s).
+    pub fn text_without_header(&self) -> String {
+        self.text.replacen(&format!("{SIZES_HEADER}\n"), "", 1)
     }
 }
 

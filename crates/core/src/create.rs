@@ -370,6 +370,12 @@ impl<'a, 'r> Store<'a, 'r> {
     /// Store `data` under `id` unless present; returns the stored size.
     /// One reference is added either way (borg's `add_chunk`).
     pub(crate) fn store(&self, id: &[u8; 32], data: &[u8]) -> Result<u32> {
+        self.store_flagged(id, data).map(|(csize, _)| csize)
+    }
+
+    /// [`Store::store`], also saying whether this call stored the object
+    /// (so metadata can be kept out of the archive's deduplicated size).
+    pub(crate) fn store_flagged(&self, id: &[u8; 32], data: &[u8]) -> Result<(u32, bool)> {
         let size = u32::try_from(data.len())
             .map_err(|_| CoreError::InvalidInput("chunk too large".into()))?;
         {
@@ -381,7 +387,7 @@ impl<'a, 'r> Store<'a, 'r> {
                 match idx.get(id) {
                     Some((_, _, c)) if c != PENDING => {
                         idx.incref(id)?;
-                        return Ok(c);
+                        return Ok((c, false));
                     }
                     Some(_) => idx = self.index_cv.wait(idx).expect("chunk index"),
                     None => {
@@ -398,7 +404,7 @@ impl<'a, 'r> Store<'a, 'r> {
                 idx.insert(id, (r, s, csize))?;
                 self.index_cv.notify_all();
                 *self.usize.lock().expect("stats") += u64::from(csize);
-                Ok(csize)
+                Ok((csize, true))
             }
             Err(e) => {
                 let msg = e.to_string();
@@ -432,8 +438,35 @@ impl<'a, 'r> Store<'a, 'r> {
         Ok(csize)
     }
 
+    /// Whether `id` is stored (or being stored).
+    pub(crate) fn contains(&self, id: &[u8; 32]) -> bool {
+        self.index.lock().expect("chunk index").get(id).is_some()
+    }
+
+    /// borg's `add_chunk(overwrite=True)`: store `data` under `id` even
+    /// when it is present (recompression replaces the stored object), and
+    /// add one reference. Returns the new stored size.
+    pub(crate) fn store_overwrite(&self, id: &[u8; 32], data: &[u8]) -> Result<u32> {
+        let size = u32::try_from(data.len())
+            .map_err(|_| CoreError::InvalidInput("chunk too large".into()))?;
+        if self.stopped() {
+            return Err(CoreError::Interrupted);
+        }
+        let csize = self.put_new(id, data)?;
+        let mut idx = self.index.lock().expect("chunk index");
+        let (refs, fresh) = match idx.get(id) {
+            Some((r, _, _)) => (r.saturating_add(1), false),
+            None => (1, true),
+        };
+        idx.insert(id, (refs, size, csize))?;
+        if fresh {
+            *self.usize.lock().expect("stats") += u64::from(csize);
+        }
+        Ok(csize)
+    }
+
     /// Add a reference to every id of a files-cache hit, if all are present.
-    fn incref_all(&self, ids: &[[u8; 32]]) -> Result<Option<Vec<ChunkListEntry>>> {
+    pub(crate) fn incref_all(&self, ids: &[[u8; 32]]) -> Result<Option<Vec<ChunkListEntry>>> {
         let mut idx = self.index.lock().expect("chunk index");
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -738,6 +771,7 @@ pub fn create(
             buffer: Vec::new(),
             item_ids: Vec::new(),
             stats: Stats::default(),
+            meta_usize: 0,
             updates: Vec::new(),
             refs: ChunkIndex::new(),
             failure: None,
@@ -833,14 +867,17 @@ pub fn create(
     let archive = archive_item(opts, &opts.name, item_ids, &file_stats, start, end);
     let data = key.pack_and_authenticate(archive.to_value(), CONTEXT_ARCHIVE, None)?;
     let id = key.id_hash(&data);
-    let csize = store.store(&id, &data)?;
+    let (csize, meta_new) = store.store_flagged(&id, &data)?;
     refs.add(&id, 1, data.len() as u32, csize)?;
     let next_nonce = store.next_nonce();
     let (idx, usize, err) = store.into_index();
     if let Some(e) = err {
         return Err(e);
     }
-    file_stats.usize = usize;
+    // borg's archive statistics leave out the metadata (item stream and
+    // archive object).
+    let meta_usize = file_stats.usize + if meta_new { u64::from(csize) } else { 0 };
+    file_stats.usize = usize.saturating_sub(meta_usize);
     if let Some(n) = next_nonce {
         session.next_nonce = session.next_nonce.max(n);
     }
@@ -868,6 +905,17 @@ pub fn create(
         end,
         duration: duration.as_secs_f64(),
     })
+}
+
+/// The lengths of the item-stream chunks to store from `buffer` now: all of
+/// them at the end (`all`), else all but the last, which more items may
+/// still extend (borg's `ChunkBuffer.flush`).
+pub(crate) fn item_stream_cuts(chunker: &Chunker, buffer: &[u8], all: bool) -> Vec<usize> {
+    let mut cuts: Vec<usize> = chunker.split(buffer).map(|c| c.len()).collect();
+    if !all {
+        cuts.pop();
+    }
+    cuts
 }
 
 /// borg's checkpoint name: `NAME.checkpoint`, or `NAME.checkpoint.N` for the
@@ -1459,6 +1507,8 @@ struct Collector<'a, 's, 'r, 'm> {
     buffer: Vec<u8>,
     item_ids: Vec<[u8; 32]>,
     stats: Stats,
+    /// Stored bytes of item-stream chunks this run added.
+    meta_usize: u64,
     updates: Vec<([u8; 32], FileCacheEntry, bool)>,
     refs: ChunkIndex,
     failure: Option<CoreError>,
@@ -1708,24 +1758,17 @@ impl Collector<'_, '_, '_, '_> {
 
     /// Cut the item stream into chunks and store them (all of it with `all`).
     fn flush(&mut self, all: bool) -> Result<()> {
-        let cuts: Vec<usize> = self
-            .items_chunker
-            .split(&self.buffer)
-            .map(|c| c.len())
-            .collect();
-        let take = if all {
-            cuts.len()
-        } else {
-            cuts.len().saturating_sub(1)
-        };
         let mut off = 0;
-        for len in cuts.iter().take(take) {
+        for len in item_stream_cuts(self.items_chunker, &self.buffer, all) {
             let data = &self.buffer[off..off + len];
             let id = self.key.id_hash(data);
-            let csize = self.store.store(&id, data)?;
+            let (csize, new) = self.store.store_flagged(&id, data)?;
+            // borg counts item-stream chunks in `meta_stats`, not in the
+            // archive's statistics.
+            if new {
+                self.meta_usize += u64::from(csize);
+            }
             self.refs.add(&id, 1, data.len() as u32, csize)?;
-            self.stats.osize += data.len() as u64;
-            self.stats.csize += u64::from(csize);
             self.item_ids.push(id);
             off += len;
         }
@@ -1874,6 +1917,9 @@ impl Collector<'_, '_, '_, '_> {
             return Err(CoreError::SigInt);
         }
         self.flush(true)?;
+        // The caller replaces `usize` with the store's total; hand over the
+        // part the item stream added, which borg does not count.
+        self.stats.usize = self.meta_usize;
         Ok((self.item_ids, self.stats, self.updates, self.refs))
     }
 }
@@ -2086,7 +2132,9 @@ impl Walker<'_, '_, '_> {
             let seq =
                 (!recurse_excluded_dir && !self.opts.dry_run).then(|| self.emit(path, st, strip));
             if let Some(mut entries) = entries {
-                entries.sort();
+                // borg's `scandir_inorder`: a stable sort by inode alone,
+                // so hard links to one inode keep their directory order.
+                entries.sort_by_key(|(ino, _)| *ino);
                 for (_, name) in entries {
                     let child = path.join(&name);
                     let child =

@@ -20,6 +20,7 @@ mod meta;
 mod nonces;
 mod ops;
 mod passphrase;
+mod recreate;
 mod security;
 mod session;
 
@@ -46,5 +47,8 @@ pub use meta::{MetaOptions, RestoreOptions};
 pub use nonces::RepoNonces;
 pub use ops::{delete_archive_forced, delete_archives, rename_archive, DeleteStats};
 pub use passphrase::{FixedPassphrase, PassphraseSource};
+pub use recreate::{
+    is_temporary_archive, recreate, Recompress, RecreateObserver, RecreateOptions, RecreateOutcome,
+};
 pub use security::SecurityDir;
 pub use session::{SecurityAnswers, Session, SharedRepository};

@@ -250,6 +250,36 @@ impl CompressionSpec {
     }
 }
 
+impl CompressionSpec {
+    /// borg's `compressor.decide(data).name`: the algorithm this spec would
+    /// pick for `data` (`recreate --recompress if-different` compares it
+    /// with the stored chunk's). LZ4, LZMA and ZSTD decide `none` when
+    /// their output is not smaller; `auto` decides on the LZ4 ratio alone
+    /// and names its expensive compressor without trying it.
+    pub fn decide_name(&self, data: &[u8]) -> &'static str {
+        let detected = |spec: &CompressionSpec| {
+            CompressorKind::detect(&compress(spec, data))
+                .map(CompressorKind::name)
+                .unwrap_or("none")
+        };
+        match self {
+            CompressionSpec::Auto(inner) => {
+                let cheap = compress(&CompressionSpec::Lz4, data);
+                if (cheap.len() as f64) / ((data.len() + 2) as f64) < 0.97 {
+                    inner.name()
+                } else {
+                    CompressorKind::detect(&cheap)
+                        .map(CompressorKind::name)
+                        .unwrap_or("none")
+                }
+            }
+            CompressionSpec::Obfuscate { .. } => "obfuscate",
+            CompressionSpec::None | CompressionSpec::Zlib { .. } => self.name(),
+            spec => detected(spec),
+        }
+    }
+}
+
 impl Default for CompressionSpec {
     /// borg's default, `lz4`.
     fn default() -> Self {

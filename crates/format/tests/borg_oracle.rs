@@ -125,6 +125,18 @@ const DATASETS: [(&str, usize, u64); 9] = [
     ("zeros", 9_000_000, 9),
 ];
 
+/// `DATASETS` as a Python list literal, for the oracle scripts.
+fn py_datasets() -> String {
+    format!(
+        "DATASETS = [{}]\n",
+        DATASETS
+            .iter()
+            .map(|(k, n, s)| format!("({k:?}, {n}, {s})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 fn dataset(i: usize) -> Vec<u8> {
     let (kind, n, seed) = DATASETS[i];
     let mut r = XorShift(seed);
@@ -255,14 +267,7 @@ fn compression_roundtrips_with_borg() {
             records.push((spec_s, spec.clone(), idx, ours));
         }
     }
-    let py_datasets = format!(
-        "DATASETS = [{}]\n",
-        DATASETS
-            .iter()
-            .map(|(k, n, s)| format!("({k:?}, {n}, {s})"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let py_datasets = py_datasets();
     let script = format!("{PY_DATA}{py_datasets}{COMPRESS_SCRIPT}");
     let out = String::from_utf8(oracle.run_python(&script, input.as_bytes())).unwrap();
     let lines: Vec<&str> = out.lines().collect();
@@ -1142,4 +1147,50 @@ fn archive_and_manifest_match_borg() {
         };
         assert_eq!(&ours, theirs, "{ops:?}");
     }
+}
+
+/// `recreate --recompress if-different` compares the stored algorithm with
+/// `compressor.decide(data).name`: ours must name the same algorithm for
+/// every spec and dataset.
+#[test]
+fn decide_names_the_same_compressor_as_borg() {
+    let oracle = oxiborg_oracle::require_oracle!();
+    let specs = [
+        "none",
+        "lz4",
+        "zstd,3",
+        "zlib,6",
+        "lzma,1",
+        "auto,zlib,6",
+        "auto,lzma,1",
+        "auto,zstd,1",
+        "obfuscate,1,lz4",
+    ];
+    let mut input = String::new();
+    let mut ours = Vec::new();
+    for spec_s in specs {
+        let spec = CompressionSpec::parse(spec_s).unwrap();
+        for idx in 0..DATASETS.len() {
+            input.push_str(&format!("{spec_s}\t{idx}\n"));
+            ours.push(format!(
+                "{spec_s} {idx} {}",
+                spec.decide_name(&dataset(idx))
+            ));
+        }
+    }
+    let py_datasets = py_datasets();
+    let script = format!(
+        "{PY_DATA}{py_datasets}{}",
+        r#"
+import sys
+from borg.compress import CompressionSpec
+for line in sys.stdin:
+    spec, idx = line.rstrip("\n").split("\t")
+    data = dataset(*DATASETS[int(idx)])
+    print(spec, idx, CompressionSpec(spec).compressor.decide(data).name)
+"#
+    );
+    let out = String::from_utf8(oracle.run_python(&script, input.as_bytes())).unwrap();
+    let theirs: Vec<&str> = out.lines().collect();
+    assert_eq!(theirs, ours.iter().map(String::as_str).collect::<Vec<_>>());
 }

@@ -61,7 +61,11 @@ pub fn open_session(
     )?)
 }
 
-fn open_cache(ctx: &Ctx, session: &mut Session, load_files: bool) -> anyhow::Result<Cache> {
+pub(crate) fn open_cache(
+    ctx: &Ctx,
+    session: &mut Session,
+    load_files: bool,
+) -> anyhow::Result<Cache> {
     let ttl = std::env::var("BORG_FILES_CACHE_TTL")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -98,7 +102,7 @@ fn cache_transaction_messages(ctx: &Ctx) {
 }
 
 /// Save the cache (borg's `Cache.commit`, with its progress messages).
-fn commit_cache(ctx: &Ctx, cache: &mut Cache, session: &Session) -> anyhow::Result<()> {
+pub(crate) fn commit_cache(ctx: &Ctx, cache: &mut Cache, session: &Session) -> anyhow::Result<()> {
     let m = ctx
         .progress
         .then(|| crate::progress::Message::new(ctx.logger.json(), "cache.commit"));
@@ -122,7 +126,7 @@ fn commit_cache(ctx: &Ctx, cache: &mut Cache, session: &Session) -> anyhow::Resu
 /// `R` lines. Unlike borg, options are applied grouped by kind
 /// (`--exclude`, `--exclude-from`, `--pattern`, `--patterns-from`), not in
 /// command-line order.
-fn build_matcher(
+pub(crate) fn build_matcher(
     p: &PatternArgs,
     paths: &[OsString],
     for_extract: bool,
@@ -160,7 +164,7 @@ fn build_matcher(
     }
 }
 
-fn usage(e: impl std::fmt::Display) -> CliError {
+pub(crate) fn usage(e: impl std::fmt::Display) -> CliError {
     CliError::usage(e.to_string())
 }
 
@@ -170,7 +174,7 @@ fn archive_name(loc: &Location) -> anyhow::Result<String> {
         .ok_or_else(|| CliError::usage("an archive name is required (REPOSITORY::ARCHIVE)").into())
 }
 
-struct CliObserver<'a> {
+pub(crate) struct CliObserver<'a> {
     ctx: &'a Ctx,
     list: bool,
     filter: Option<String>,
@@ -180,6 +184,26 @@ struct CliObserver<'a> {
     progress: Option<crate::progress::ArchiveProgress>,
     /// Whether the cache-transaction messages were shown.
     transaction_shown: std::sync::atomic::AtomicBool,
+}
+
+impl<'a> CliObserver<'a> {
+    /// An observer that only prints `--list` status lines.
+    pub(crate) fn lister(ctx: &'a Ctx, list: bool, filter: Option<String>) -> Self {
+        CliObserver {
+            ctx,
+            list,
+            filter,
+            code: std::sync::atomic::AtomicU8::new(0),
+            progress: None,
+            transaction_shown: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+impl oxiborg_core::RecreateObserver for CliObserver<'_> {
+    fn status(&self, status: char, path: &[u8]) {
+        CreateObserver::status(self, status, path);
+    }
 }
 
 impl CreateObserver for CliObserver<'_> {
@@ -294,13 +318,14 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
             noacls: args.noacls,
         },
         one_file_system: args.one_file_system,
-        exclude_caches: args.exclude_caches,
+        exclude_caches: args.tags.exclude_caches,
         exclude_if_present: args
+            .tags
             .exclude_if_present
             .iter()
             .map(|s| s.as_bytes().to_vec())
             .collect(),
-        keep_exclude_tags: args.keep_exclude_tags,
+        keep_exclude_tags: args.tags.keep_exclude_tags,
         dry_run: args.dry_run,
         cmdline: std::env::args_os().map(|a| a.into_vec()).collect(),
         hostname: crate::placeholders::hostname().into_bytes(),
@@ -347,9 +372,7 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
     }
     let out = out.map_err(|e| match e {
         // borg's `CommandError` (rc 2, modern 4); nothing was saved.
-        oxiborg_core::CoreError::Command(m) => {
-            anyhow::Error::new(CliError::command(format!("Command Error: {m}")))
-        }
+        oxiborg_core::CoreError::Command(m) => anyhow::Error::new(CliError::command(m)),
         e => e.into(),
     })?;
     if !args.dry_run {
@@ -513,7 +536,7 @@ fn spawn_command(
                 e.kind(),
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
             ) {
-                CliError::command(format!("Command Error: Failed to execute command: {text}"))
+                CliError::command(format!("Failed to execute command: {text}"))
             } else {
                 CliError {
                     class: class::ERROR,
@@ -524,7 +547,7 @@ fn spawn_command(
         }
     };
     let Some(out) = child.stdout.take() else {
-        return Err(CliError::command("Command Error: the command has no stdout").into());
+        return Err(CliError::command("the command has no stdout").into());
     };
     let name = py_repr(prog.as_bytes());
     let check: oxiborg_core::InputCheck = Box::new(move || {
@@ -917,7 +940,7 @@ pub fn list(ctx: &Ctx, args: &ListArgs) -> anyhow::Result<u8> {
         let rows = select_archives(&session, &args.filter, args.consider_checkpoints)?;
         if args.json {
             let v = output::list_json(&session, &rows);
-            writeln!(out, "{v}")?;
+            writeln!(out, "{}", output::borg_json(&v))?;
         } else {
             let fmt = if args.short {
                 "{archive}{NL}".to_string()
@@ -975,7 +998,7 @@ pub fn info(ctx: &Ctx, args: &InfoArgs) -> anyhow::Result<u8> {
         archives.push((a, idx));
     }
     let text = if args.json {
-        output::info_json(&session, &cache, &archives).to_string() + "\n"
+        output::borg_json(&output::info_json(&session, &cache, &archives)) + "\n"
     } else {
         output::info_text(&session, &cache, &archives)
     };

@@ -16,9 +16,9 @@ Key storage location depends on the mode:
 
 For any mode, you should:
 1. Export the borg key and store the result at a safe place:
-   borg key export           REPOSITORY  encrypted-key-backup
-   borg key export --paper   REPOSITORY  encrypted-key-backup.txt
-   borg key export --qr-html REPOSITORY  encrypted-key-backup.html
+   borg key export           REPOSITORY encrypted-key-backup
+   borg key export --paper   REPOSITORY encrypted-key-backup.txt
+   borg key export --qr-html REPOSITORY encrypted-key-backup.html
 2. Write down the borg key passphrase and store it at safe place.
 ";
 
