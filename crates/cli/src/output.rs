@@ -53,6 +53,18 @@ fn iso_local_whole(ts: UtcTimestamp) -> String {
     iso_local(local(UtcTimestamp::from_unix_parts(ts.unix_seconds(), 0)))
 }
 
+/// Python's `shlex.quote` (borg's `format_cmdline` joins argv with it).
+pub fn shlex_quote(s: &str) -> String {
+    if s.is_empty() {
+        return "''".into();
+    }
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if s.chars().all(safe) {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\"'\"'"))
+}
+
 /// borg's `format_file_size` (decimal units, two decimals).
 pub fn format_file_size(v: u64) -> String {
     oxiborg_textfmt::format_file_size(i128::from(v), 2, false, false)
@@ -398,8 +410,52 @@ pub fn list_json(session: &Session, rows: &[ArchiveRow]) -> Value {
     json!({"archives": archives, "encryption": encryption_json(session), "repository": repo_json(session)})
 }
 
-fn cache_stats_json(cache: &Cache) -> Value {
-    let (size, csize, usize_, ucsize, uchunks, chunks) = cache.chunks.summarize();
+/// borg's "all archives" totals: since borg 1.2, the sums of every
+/// archive's recorded `size` and `csize` (`CacheStatsMixin.stats`), not the
+/// chunk index's totals (which count part files and metadata too).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ArchiveTotals {
+    size: u64,
+    csize: u64,
+}
+
+/// Sum the recorded sizes of every archive in the manifest. Archives made
+/// before borg 1.2 carry no sizes: their content references are counted.
+pub fn archive_totals(session: &mut Session, cache: &mut Cache) -> anyhow::Result<ArchiveTotals> {
+    let mut t = ArchiveTotals::default();
+    let ids: Vec<[u8; 32]> = session.manifest().archives.values().map(|a| a.id).collect();
+    for id in ids {
+        let a = oxiborg_core::load_archive(session.repo.as_mut(), &session.key, &id)?;
+        if let (Some(size), Some(csize)) = (a.meta.size, a.meta.csize) {
+            t.size += size;
+            t.csize += csize;
+            continue;
+        }
+        let idx = cache.archive_index(session.repo.as_mut(), &session.key, &id)?;
+        let idx = content_only(&a, &idx);
+        for (_, (refs, size, csize)) in idx.iter() {
+            t.size += u64::from(refs) * u64::from(size);
+            t.csize += u64::from(refs) * u64::from(csize);
+        }
+    }
+    Ok(t)
+}
+
+/// An archive's references without its metadata object and item stream.
+fn content_only(a: &LoadedArchive, idx: &ChunkIndex) -> ChunkIndex {
+    let mut idx = idx.clone();
+    idx.remove(&a.id);
+    for id in &a.meta.items {
+        if let Ok(Some(0)) = idx.decref(id) {
+            idx.remove(id);
+        }
+    }
+    idx
+}
+
+fn cache_stats_json(cache: &Cache, totals: ArchiveTotals) -> Value {
+    let (_, _, usize_, ucsize, uchunks, chunks) = cache.chunks.summarize();
+    let (size, csize) = (totals.size, totals.csize);
     json!({
         "total_chunks": chunks,
         "total_csize": csize,
@@ -411,10 +467,9 @@ fn cache_stats_json(cache: &Cache) -> Value {
 }
 
 fn archive_info_json(a: &LoadedArchive, idx: &ChunkIndex, cache: &Cache) -> Value {
-    // borg's `calc_stats` counts item and content chunks, not the archive
-    // metadata object itself.
-    let mut idx = idx.clone();
-    idx.remove(&a.id);
+    // borg 1.4.5's `calc_stats` counts content chunks only: neither the
+    // archive metadata object nor the item stream (borg issue #9003).
+    let idx = content_only(a, idx);
     let (osize, csize, _, ucsize, _, _) = idx.stats_against(&cache.chunks).unwrap_or_default();
     // borg ≥ 1.2 reports the sizes recorded in the archive metadata.
     let osize = a.meta.size.unwrap_or(osize);
@@ -479,9 +534,10 @@ pub fn info_json(
     session: &Session,
     cache: &Cache,
     archives: &[(LoadedArchive, ChunkIndex)],
+    totals: ArchiveTotals,
 ) -> Value {
     let mut v = json!({
-        "cache": {"path": cache.dir().path().display().to_string(), "stats": cache_stats_json(cache)},
+        "cache": {"path": cache.dir().path().display().to_string(), "stats": cache_stats_json(cache, totals)},
         "encryption": encryption_json(session),
         "repository": repo_json(session),
     });
@@ -505,21 +561,24 @@ const MAX_DATA_SIZE: f64 = oxiborg_format::MAX_DATA_SIZE as f64;
 const RULE: &str = "------------------------------------------------------------------------------";
 
 fn summary_lines(out: &mut String, label: &str, o: u64, c: u64, d: u64) {
-    let _ = writeln!(
-        out,
-        "{label:<15}{:>20} {:>20} {:>20}",
-        format_file_size(o),
-        format_file_size(c),
-        format_file_size(d)
-    );
+    signed_summary_line(out, label, i128::from(o), i128::from(c), i128::from(d));
 }
 
-fn all_archives(out: &mut String, cache: &Cache) {
-    let (size, csize, _, ucsize, uchunks, chunks) = cache.chunks.summarize();
-    let _ = writeln!(
-        out,
-        "                       Original size      Compressed size    Deduplicated size"
-    );
+/// borg's `Statistics.summary` line (sizes may be negative: `delete`).
+fn signed_summary_line(out: &mut String, label: &str, o: i128, c: i128, d: i128) {
+    let f = |v| oxiborg_textfmt::format_file_size(v, 2, false, false);
+    let _ = writeln!(out, "{label:<15} {:>20} {:>20} {:>20}", f(o), f(c), f(d));
+}
+
+fn all_archives(out: &mut String, cache: &Cache, totals: ArchiveTotals) {
+    let _ = writeln!(out, "{SIZES_HEADER}");
+    cache_summary(out, cache, totals);
+}
+
+/// borg's `str(cache)`: the totals of all archives and the chunk counts.
+fn cache_summary(out: &mut String, cache: &Cache, totals: ArchiveTotals) {
+    let (_, _, _, ucsize, uchunks, chunks) = cache.chunks.summarize();
+    let (size, csize) = (totals.size, totals.csize);
     summary_lines(out, "All archives:", size, csize, ucsize);
     let _ = writeln!(out);
     let _ = writeln!(
@@ -534,6 +593,7 @@ pub fn info_text(
     session: &Session,
     cache: &Cache,
     archives: &[(LoadedArchive, ChunkIndex)],
+    totals: ArchiveTotals,
 ) -> String {
     let mut out = String::new();
     if archives.is_empty() {
@@ -543,16 +603,18 @@ pub fn info_text(
         let _ = writeln!(
             out,
             "Encrypted: {}",
-            if kt.is_encrypted() {
-                format!("Yes ({})", kt.arg_name().unwrap_or("unknown"))
-            } else {
+            // borg tests the key's NAME: only `plaintext` and
+            // `authenticated` say No (`authenticated BLAKE2b` says Yes).
+            if matches!(kt.name(), "plaintext" | "authenticated") {
                 "No".into()
+            } else {
+                format!("Yes ({})", kt.name())
             }
         );
         let _ = writeln!(out, "Cache: {}", cache.dir().path().display());
         let _ = writeln!(out, "Security dir: {}", session.security.path().display());
         let _ = writeln!(out, "{RULE}");
-        all_archives(&mut out, cache);
+        all_archives(&mut out, cache, totals);
         return out;
     }
     for (i, (a, idx)) in archives.iter().enumerate() {
@@ -601,11 +663,16 @@ pub fn info_text(
         let _ = writeln!(out, "Number of files: {}", a.meta.nfiles.unwrap_or(0));
         let _ = writeln!(
             out,
+            "Working Directory: {}",
+            lossy(a.meta.cwd.as_deref().unwrap_or_default())
+        );
+        let _ = writeln!(
+            out,
             "Command line: {}",
             a.meta
                 .cmdline
                 .iter()
-                .map(|c| lossy(c))
+                .map(|c| shlex_quote(&lossy(c)))
                 .collect::<Vec<_>>()
                 .join(" ")
         );
@@ -616,10 +683,7 @@ pub fn info_text(
         );
         let _ = writeln!(out, "{RULE}");
         let stats = &j["stats"];
-        let _ = writeln!(
-            out,
-            "                       Original size      Compressed size    Deduplicated size"
-        );
+        let _ = writeln!(out, "{SIZES_HEADER}");
         summary_lines(
             &mut out,
             "This archive:",
@@ -627,14 +691,7 @@ pub fn info_text(
             stats["compressed_size"].as_u64().unwrap_or(0),
             stats["deduplicated_size"].as_u64().unwrap_or(0),
         );
-        let (size, csize, _, ucsize, uchunks, chunks) = cache.chunks.summarize();
-        summary_lines(&mut out, "All archives:", size, csize, ucsize);
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "                       Unique chunks         Total chunks"
-        );
-        let _ = writeln!(out, "Chunk index:    {uchunks:>20} {chunks:>20}");
+        cache_summary(&mut out, cache, totals);
     }
     out
 }
@@ -727,7 +784,12 @@ pub struct CreateStats {
 
 impl CreateStats {
     /// Collect the figures after a create.
-    pub fn new(session: &Session, cache: &Cache, out: &CreateOutcome) -> Self {
+    pub fn new(
+        session: &Session,
+        cache: &Cache,
+        out: &CreateOutcome,
+        totals: ArchiveTotals,
+    ) -> Self {
         let start = iso_local_whole(out.start);
         let end = iso_local_whole(out.end);
         let max_archive_size = cache
@@ -752,7 +814,7 @@ impl CreateStats {
         });
         let json = json!({
             "archive": archive,
-            "cache": {"path": cache.dir().path().display().to_string(), "stats": cache_stats_json(cache)},
+            "cache": {"path": cache.dir().path().display().to_string(), "stats": cache_stats_json(cache, totals)},
             "encryption": encryption_json(session),
             "repository": repo_json(session),
         });
@@ -779,14 +841,7 @@ impl CreateStats {
             out.stats.csize,
             out.stats.usize,
         );
-        let (size, csize, _, ucsize, uchunks, chunks) = cache.chunks.summarize();
-        summary_lines(&mut text, "All archives:", size, csize, ucsize);
-        let _ = writeln!(text);
-        let _ = writeln!(
-            text,
-            "                       Unique chunks         Total chunks"
-        );
-        let _ = writeln!(text, "Chunk index:    {uchunks:>20} {chunks:>20}");
+        cache_summary(&mut text, cache, totals);
         let _ = write!(text, "{RULE}");
         CreateStats { json, text }
     }
@@ -808,22 +863,19 @@ impl CreateStats {
 }
 
 /// `delete --stats` text.
-pub fn delete_stats_text(stats: &DeleteStats, cache: &Cache) -> String {
+pub fn delete_stats_text(stats: &DeleteStats, cache: &Cache, totals: ArchiveTotals) -> String {
+    // borg's `chunk_decref` counts every dropped reference negatively.
     let mut out = String::new();
     let _ = writeln!(out, "{RULE}");
-    let _ = writeln!(
-        out,
-        "                       Original size      Compressed size    Deduplicated size"
-    );
-    summary_lines(
+    let _ = writeln!(out, "{SIZES_HEADER}");
+    signed_summary_line(
         &mut out,
         "Deleted data:",
-        stats.osize,
-        stats.csize,
-        stats.freed,
+        -i128::from(stats.osize),
+        -i128::from(stats.csize),
+        -i128::from(stats.freed),
     );
-    let (size, csize, _, ucsize, _, _) = cache.chunks.summarize();
-    summary_lines(&mut out, "All archives:", size, csize, ucsize);
+    cache_summary(&mut out, cache, totals);
     let _ = write!(out, "{RULE}");
     out
 }

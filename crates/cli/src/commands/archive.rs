@@ -379,7 +379,8 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
         commit_cache(ctx, &mut cache, &session)?;
     }
     if args.json || args.stats {
-        let stats = output::CreateStats::new(&session, &cache, &out);
+        let totals = output::archive_totals(&mut session, &mut cache)?;
+        let stats = output::CreateStats::new(&session, &cache, &out, totals);
         if args.json {
             super::print_out(&format!("{}\n", stats.json(&session)))?;
         } else {
@@ -997,10 +998,11 @@ pub fn info(ctx: &Ctx, args: &InfoArgs) -> anyhow::Result<u8> {
         let idx = cache.archive_index(session.repo.as_mut(), &session.key, &r.id)?;
         archives.push((a, idx));
     }
+    let totals = output::archive_totals(&mut session, &mut cache)?;
     let text = if args.json {
-        output::borg_json(&output::info_json(&session, &cache, &archives)) + "\n"
+        output::borg_json(&output::info_json(&session, &cache, &archives, totals)) + "\n"
     } else {
-        output::info_text(&session, &cache, &archives)
+        output::info_text(&session, &cache, &archives, totals)
     };
     super::print_out(&text)?;
     cache.close()?;
@@ -1040,8 +1042,13 @@ pub fn delete(ctx: &Ctx, args: &DeleteArgs) -> anyhow::Result<u8> {
     }
     let mut session = open_session(ctx, &loc, true, Operation::Delete)?;
     if any_filter {
-        for r in select_archives(&session, &args.filter, false)? {
+        // borg: archive filters on `delete` consider checkpoints, and
+        // nothing matched means nothing to do.
+        for r in select_archives(&session, &args.filter, true)? {
             names.push(r.name);
+        }
+        if names.is_empty() {
+            return Ok(0);
         }
     }
     if args.force == 2 {
@@ -1092,10 +1099,11 @@ pub fn delete(ctx: &Ctx, args: &DeleteArgs) -> anyhow::Result<u8> {
         let stats = oxiborg_core::delete_archives(&mut session, &mut cache, &targets)?;
         commit_cache(ctx, &mut cache, &session)?;
         if args.stats {
+            let totals = output::archive_totals(&mut session, &mut cache)?;
             ctx.logger.log(
                 LogLevel::Info,
                 "borg.output.stats",
-                &output::delete_stats_text(&stats, &cache),
+                &output::delete_stats_text(&stats, &cache, totals),
                 None,
                 true,
             );
@@ -1182,10 +1190,11 @@ fn delete_forced(
         session.write_manifest_and_commit()?;
         commit_cache(ctx, &mut cache, &session)?;
         if args.stats {
+            let totals = output::archive_totals(&mut session, &mut cache)?;
             ctx.logger.log(
                 LogLevel::Info,
                 "borg.output.stats",
-                &output::delete_stats_text(&stats, &cache),
+                &output::delete_stats_text(&stats, &cache, totals),
                 None,
                 true,
             );

@@ -91,7 +91,8 @@ pub fn run(ctx: &Ctx, args: &RecreateArgs) -> anyhow::Result<u8> {
                 end,
                 duration: duration.as_secs_f64(),
             };
-            let stats = output::CreateStats::new(session, cache, &shown);
+            let totals = output::archive_totals(session, cache)?;
+            let stats = output::CreateStats::new(session, cache, &shown, totals);
             ctx.logger.log(
                 LogLevel::Info,
                 "borg.output.stats",
