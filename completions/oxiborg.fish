@@ -206,6 +206,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l umask -d 'Set
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s n -l dry-run -d 'Do not create a backup archive'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s s -l stats -d 'Print statistics for the created archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l quick-stats -d 'Print only archive statistics, skipping repository-wide statistics'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l list -d 'Output verbose list of items (files, dirs, ...)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l json -d 'Output stats as JSON. Implies --stats'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l content-from-command -d 'Interpret PATH as a command and store its stdout'
@@ -311,6 +312,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l lock-wait -d 
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s n -l dry-run -d 'Do not change repository'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l list -d 'Output verbose list of archives'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s s -l stats -d 'Print statistics for the deleted archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l quick-stats -d 'Print only deletion statistics, skipping repository-wide statistics'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l cache-only -d 'Delete only the local cache for the given repository'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l force -d 'Force deletion of corrupted archives; use twice if it still does not work'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l keep-security-info -d 'Keep the local security info when deleting a repository'

@@ -160,6 +160,7 @@ fn info_and_delete_stats_text_match_borg() {
         "Working Directory:",
         "Command line:",
         "Repository ID:",
+        "Repository:",
         "Location:",
         "Cache:",
         "Security dir:",
@@ -205,5 +206,60 @@ fn info_and_delete_stats_text_match_borg() {
     });
     assert!(b.contains("Deleted data:"), "{b}");
     d.same("delete --stats", &digits(&b), &digits(&x));
+    // --quick-stats leaves the repository-wide part out; --dry-run drops
+    // both with borg's warning.
+    for args in [
+        vec!["create", "--quick-stats", "ARCHIVE:q1", "src/text"],
+        vec!["create", "--quick-stats", "--dry-run", "ARCHIVE:q2", "src"],
+        vec!["create", "--stats", "--dry-run", "ARCHIVE:q2", "src"],
+        vec!["delete", "--quick-stats", "ARCHIVE:q1"],
+        vec!["delete", "--stats", "--dry-run", "ARCHIVE:a1"],
+    ] {
+        let (b, x) = each(&sides, |s| {
+            let mut c = s.cmd(o, Codes::Legacy);
+            for a in &args {
+                match a.strip_prefix("ARCHIVE:") {
+                    Some(n) => c.arg(s.archive(n)),
+                    None => c.arg(a),
+                };
+            }
+            ok(c, "quick stats").stderr
+        });
+        // "Deleted data:" counts the metadata objects too.
+        let (b, x) = (
+            keep(&b.replace("Deleted data:", "")),
+            keep(&x.replace("Deleted data:", "")),
+        );
+        let masked = |v: Vec<String>| -> Vec<String> {
+            v.into_iter()
+                .map(|l| {
+                    if l.contains(" kB ") && l.trim_start().starts_with('-') {
+                        nines(&l)
+                    } else {
+                        l
+                    }
+                })
+                .collect()
+        };
+        d.same(&format!("{args:?}"), &masked(b), &masked(x));
+    }
+    let (b, x) = each(&sides, |s| {
+        let mut c = s.cmd(o, Codes::Legacy);
+        c.args(["create", "--quick-stats", "--json"])
+            .arg(s.archive("q3"))
+            .arg("src/text");
+        ok(c, "create --quick-stats --json").stdout
+    });
+    assert!(!b.contains("\"cache\""), "{b}");
+    d.same("create --quick-stats --json layout", &shape(&b), &shape(&x));
+    // Both at once: a usage error.
+    let (b, x) = each(&sides, |s| {
+        let mut c = s.cmd(o, Codes::Legacy);
+        c.args(["delete", "--stats", "--quick-stats"])
+            .arg(s.archive("q3"));
+        crate::common::run(c).rc
+    });
+    assert_eq!(b, Some(2));
+    d.same("--stats with --quick-stats", &b, &x);
     d.finish("info and delete --stats text");
 }

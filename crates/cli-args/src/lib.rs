@@ -306,6 +306,9 @@ pub struct CreateArgs {
     /// Print statistics for the created archive.
     #[arg(short = 's', long)]
     pub stats: bool,
+    /// Print only archive statistics, skipping repository-wide statistics.
+    #[arg(long, conflicts_with = "stats")]
+    pub quick_stats: bool,
     /// Output verbose list of items (files, dirs, ...).
     #[arg(long)]
     pub list: bool,
@@ -495,6 +498,9 @@ pub struct DeleteArgs {
     /// Print statistics for the deleted archive.
     #[arg(short = 's', long)]
     pub stats: bool,
+    /// Print only deletion statistics, skipping repository-wide statistics.
+    #[arg(long, conflicts_with = "stats")]
+    pub quick_stats: bool,
     /// Delete only the local cache for the given repository.
     #[arg(long)]
     pub cache_only: bool,

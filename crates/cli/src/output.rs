@@ -780,6 +780,7 @@ const SIZES_HEADER: &str =
 pub struct CreateStats {
     json: Value,
     text: String,
+    quick_text: String,
 }
 
 impl CreateStats {
@@ -841,19 +842,35 @@ impl CreateStats {
             out.stats.csize,
             out.stats.usize,
         );
+        let quick_text = format!("{text}{RULE}");
         cache_summary(&mut text, cache, totals);
         let _ = write!(text, "{RULE}");
-        CreateStats { json, text }
+        CreateStats {
+            json,
+            text,
+            quick_text,
+        }
     }
 
-    /// The `--json` document.
-    pub fn json(&self, _session: &Session) -> String {
-        borg_json(&self.json)
+    /// The `--json` document (without `cache` for `--quick-stats`).
+    pub fn json(&self, quick: bool) -> String {
+        let mut v = self.json.clone();
+        if quick {
+            if let Value::Object(m) = &mut v {
+                m.remove("cache");
+            }
+        }
+        borg_json(&v)
     }
 
-    /// The `--stats` text.
-    pub fn text(&self) -> String {
-        self.text.clone()
+    /// The `--stats` text (`--quick-stats`: without the repository-wide
+    /// part).
+    pub fn text(&self, quick: bool) -> String {
+        if quick {
+            self.quick_text.clone()
+        } else {
+            self.text.clone()
+        }
     }
 
     /// The `--stats` text without the column header line (`recreate`'s).
@@ -863,7 +880,12 @@ impl CreateStats {
 }
 
 /// `delete --stats` text.
-pub fn delete_stats_text(stats: &DeleteStats, cache: &Cache, totals: ArchiveTotals) -> String {
+pub fn delete_stats_text(
+    stats: &DeleteStats,
+    cache: &Cache,
+    totals: ArchiveTotals,
+    quick: bool,
+) -> String {
     // borg's `chunk_decref` counts every dropped reference negatively.
     let mut out = String::new();
     let _ = writeln!(out, "{RULE}");
@@ -875,7 +897,9 @@ pub fn delete_stats_text(stats: &DeleteStats, cache: &Cache, totals: ArchiveTota
         -i128::from(stats.csize),
         -i128::from(stats.freed),
     );
-    cache_summary(&mut out, cache, totals);
+    if !quick {
+        cache_summary(&mut out, cache, totals);
+    }
     let _ = write!(out, "{RULE}");
     out
 }

@@ -260,6 +260,8 @@ impl CreateObserver for CliObserver<'_> {
 
 /// `oxiborg create`.
 pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
+    let (show_stats, quick_stats) =
+        super::stats_unless_dry_run(ctx, args.dry_run, args.stats, args.quick_stats);
     let loc = parse(Some(&args.archive))?;
     let name = crate::placeholders::expand(&archive_name(&loc)?)?;
     let comment = crate::placeholders::expand(&args.comment)?;
@@ -378,16 +380,16 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
     if !args.dry_run {
         commit_cache(ctx, &mut cache, &session)?;
     }
-    if args.json || args.stats {
+    if args.json || show_stats || quick_stats {
         let totals = output::archive_totals(&mut session, &mut cache)?;
         let stats = output::CreateStats::new(&session, &cache, &out, totals);
         if args.json {
-            super::print_out(&format!("{}\n", stats.json(&session)))?;
+            super::print_out(&format!("{}\n", stats.json(quick_stats)))?;
         } else {
             ctx.logger.log(
                 LogLevel::Info,
                 "borg.output.stats",
-                &stats.text(),
+                &stats.text(quick_stats),
                 None,
                 true,
             );
@@ -1012,6 +1014,7 @@ pub fn info(ctx: &Ctx, args: &InfoArgs) -> anyhow::Result<u8> {
 
 /// `oxiborg delete`.
 pub fn delete(ctx: &Ctx, args: &DeleteArgs) -> anyhow::Result<u8> {
+    let stats_wanted = super::stats_unless_dry_run(ctx, args.dry_run, args.stats, args.quick_stats);
     let loc = parse(args.location.as_deref())?;
     let mut names: Vec<String> = Vec::new();
     if let Some(a) = &loc.archive {
@@ -1056,7 +1059,7 @@ pub fn delete(ctx: &Ctx, args: &DeleteArgs) -> anyhow::Result<u8> {
     }
     let mut cache = open_cache(ctx, &mut session, false)?;
     if args.force > 0 && !args.dry_run {
-        return delete_forced(ctx, args, session, cache, &names);
+        return delete_forced(ctx, args.list, session, cache, &names, stats_wanted);
     }
     let mut rc = 0;
     let total = names.len();
@@ -1098,12 +1101,13 @@ pub fn delete(ctx: &Ctx, args: &DeleteArgs) -> anyhow::Result<u8> {
         }
         let stats = oxiborg_core::delete_archives(&mut session, &mut cache, &targets)?;
         commit_cache(ctx, &mut cache, &session)?;
-        if args.stats {
+        let (show_stats, quick_stats) = stats_wanted;
+        if show_stats || quick_stats {
             let totals = output::archive_totals(&mut session, &mut cache)?;
             ctx.logger.log(
                 LogLevel::Info,
                 "borg.output.stats",
-                &output::delete_stats_text(&stats, &cache, totals),
+                &output::delete_stats_text(&stats, &cache, totals, quick_stats),
                 None,
                 true,
             );
@@ -1142,10 +1146,11 @@ fn warn_archive(ctx: &Ctx, msg: &str) {
 /// borg's two warnings (which do not change the exit code).
 fn delete_forced(
     ctx: &Ctx,
-    args: &DeleteArgs,
+    list: bool,
     mut session: Session,
     mut cache: Cache,
     names: &[String],
+    (show_stats, quick_stats): (bool, bool),
 ) -> anyhow::Result<u8> {
     let total = names.len();
     let mut rc = 0;
@@ -1159,7 +1164,7 @@ fn delete_forced(
             rc = 1;
             continue;
         };
-        if args.list {
+        if list {
             let msg = format!(
                 "Deleting archive: {} ({}/{total})",
                 archive_line(&mut session, name),
@@ -1189,12 +1194,12 @@ fn delete_forced(
         }
         session.write_manifest_and_commit()?;
         commit_cache(ctx, &mut cache, &session)?;
-        if args.stats {
+        if show_stats || quick_stats {
             let totals = output::archive_totals(&mut session, &mut cache)?;
             ctx.logger.log(
                 LogLevel::Info,
                 "borg.output.stats",
-                &output::delete_stats_text(&stats, &cache, totals),
+                &output::delete_stats_text(&stats, &cache, totals, quick_stats),
                 None,
                 true,
             );

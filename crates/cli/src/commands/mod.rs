@@ -69,3 +69,24 @@ pub fn version(args: &oxiborg_cli_args::RepoArg) -> anyhow::Result<u8> {
     let v = oxiborg_cli_args::BORG_COMPAT_VERSION;
     print_out(&format!("{v} / {v}\n"))
 }
+
+/// borg's `parse_args`: `--stats` and `--quick-stats` cannot be computed on
+/// a dry run, so they are dropped with a warning. Returns the effective
+/// `(stats, quick_stats)`.
+pub fn stats_unless_dry_run(ctx: &Ctx, dry_run: bool, stats: bool, quick: bool) -> (bool, bool) {
+    if !dry_run {
+        return (stats, quick);
+    }
+    for (given, name) in [(stats, "--stats"), (quick, "--quick-stats")] {
+        if given {
+            ctx.logger.log(
+                oxiborg_cli_args::LogLevel::Warning,
+                "borg.archiver",
+                &format!("Ignoring {name}. It is not supported when using --dry-run."),
+                None,
+                false,
+            );
+        }
+    }
+    (false, false)
+}

@@ -14,6 +14,7 @@ use crate::output;
 
 /// `oxiborg recreate [REPO[::ARCHIVE]] [PATH...]`.
 pub fn run(ctx: &Ctx, args: &RecreateArgs) -> anyhow::Result<u8> {
+    let (show_stats, _) = super::stats_unless_dry_run(ctx, args.dry_run, args.stats, false);
     let loc = parse(args.location.as_deref())?;
     if args.tags.exclude_caches {
         return Err(usage("recreate --exclude-caches is not supported by oxiborg yet").into());
@@ -76,7 +77,7 @@ pub fn run(ctx: &Ctx, args: &RecreateArgs) -> anyhow::Result<u8> {
             &super::archive::INTERRUPTED,
         )?;
         let Some(out) = out else { return Ok(false) };
-        if args.stats && !args.dry_run {
+        if show_stats {
             // borg shows the run's own start and end here.
             let end = UtcTimestamp::now();
             let duration = started.elapsed();
