@@ -1078,3 +1078,50 @@ fn delete_force_force_drops_the_manifest_entry_like_borg() {
     );
     d.finish("delete --force --force");
 }
+
+// ---------------------------------------------------------------------------
+// pattern options in command-line order
+
+#[test]
+fn pattern_options_apply_in_command_line_order_like_borg() {
+    let o = oxiborg_oracle::require_oracle!();
+    let tmp = tempfile::tempdir().unwrap();
+    let sides = Side::both(o, tmp.path(), "order");
+    for s in &sides {
+        tree(&s.cwd);
+        std::fs::write(s.cwd.join("excludes"), "src/hl\n").unwrap();
+        std::fs::write(s.cwd.join("patterns"), "+ src/hl\n").unwrap();
+    }
+    let mut d = Diffs::default();
+    // The first matching pattern decides, so each order gives another tree.
+    for (i, opts) in [
+        vec!["--pattern", "+src/a", "-e", "src/a"],
+        vec!["-e", "src/a", "--pattern", "+src/a"],
+        vec!["--pattern", "+src/sub/b", "-e", "src/sub"],
+        vec!["--patterns-from", "patterns", "--exclude-from", "excludes"],
+        vec!["--exclude-from", "excludes", "--patterns-from", "patterns"],
+        vec![
+            "-e",
+            "src/link",
+            "--pattern",
+            "+src/link",
+            "--pattern=-src/a",
+        ],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = format!("o{i}");
+        let (borg, ox) = each(&sides, |s| {
+            let mut c = s.cmd(o, Codes::Legacy);
+            c.args(["create", "--list", "--dry-run"])
+                .args(&opts)
+                .arg(s.archive(&name))
+                .arg("src");
+            run(c)
+        });
+        assert_eq!(borg.rc, Some(0), "{}", borg.show());
+        d.step(&format!("create {opts:?}"), &borg, &ox, &[]);
+    }
+    d.finish("pattern option order");
+}

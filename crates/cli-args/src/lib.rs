@@ -275,6 +275,86 @@ pub struct PatternArgs {
     /// Read include/exclude patterns from PATTERNFILE, one per line.
     #[arg(long = "patterns-from", value_name = "PATTERNFILE")]
     pub patterns_from: Vec<std::path::PathBuf>,
+    /// The four options above in command-line order (filled by [`parse`]):
+    /// borg appends them all to one list, so their order matters.
+    #[arg(skip)]
+    pub order: Vec<PatternOpt>,
+}
+
+/// One pattern option occurrence: an index into its [`PatternArgs`] list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternOpt {
+    /// `--exclude`.
+    Exclude(usize),
+    /// `--exclude-from`.
+    ExcludeFrom(usize),
+    /// `--pattern`.
+    Pattern(usize),
+    /// `--patterns-from`.
+    PatternsFrom(usize),
+}
+
+impl PatternArgs {
+    /// The pattern options in command-line order (grouped by kind when the
+    /// order is unknown, e.g. for arguments built in code).
+    pub fn in_order(&self) -> Vec<PatternOpt> {
+        if !self.order.is_empty() {
+            return self.order.clone();
+        }
+        let mut v: Vec<PatternOpt> = (0..self.exclude.len()).map(PatternOpt::Exclude).collect();
+        v.extend((0..self.exclude_from.len()).map(PatternOpt::ExcludeFrom));
+        v.extend((0..self.pattern.len()).map(PatternOpt::Pattern));
+        v.extend((0..self.patterns_from.len()).map(PatternOpt::PatternsFrom));
+        v
+    }
+
+    fn record_order(&mut self, m: &clap::ArgMatches) {
+        let mut seen: Vec<(usize, PatternOpt)> = Vec::new();
+        let kinds: [(&str, fn(usize) -> PatternOpt); 4] = [
+            ("exclude", PatternOpt::Exclude),
+            ("exclude_from", PatternOpt::ExcludeFrom),
+            ("pattern", PatternOpt::Pattern),
+            ("patterns_from", PatternOpt::PatternsFrom),
+        ];
+        for (id, make) in kinds {
+            if let Some(idx) = m.indices_of(id) {
+                seen.extend(idx.enumerate().map(|(n, pos)| (pos, make(n))));
+            }
+        }
+        seen.sort_by_key(|(pos, _)| *pos);
+        self.order = seen.into_iter().map(|(_, o)| o).collect();
+    }
+}
+
+/// Parse the process arguments like [`Cli::try_parse`], also recording the
+/// command-line order of the pattern options.
+///
+/// # Errors
+/// clap's usage errors (and its help/version "errors").
+pub fn parse() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let matches = Cli::command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Some((_, sub)), Some(p)) = (
+        matches.subcommand(),
+        cli.command.as_mut().and_then(Command::pattern_args_mut),
+    ) {
+        p.record_order(sub);
+    }
+    Ok(cli)
+}
+
+impl Command {
+    /// The pattern options of a command that has them.
+    pub fn pattern_args_mut(&mut self) -> Option<&mut PatternArgs> {
+        match self {
+            Command::Create(a) => Some(&mut a.patterns),
+            Command::Extract(a) => Some(&mut a.patterns),
+            Command::List(a) => Some(&mut a.patterns),
+            Command::Recreate(a) => Some(&mut a.patterns),
+            _ => None,
+        }
+    }
 }
 
 /// Archive filters shared by list, info, delete and others.

@@ -13,8 +13,7 @@ mod progress;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-use oxiborg_cli_args::{Cli, Command, LogLevel, BORG_COMPAT_VERSION, OXIBORG_VERSION};
+use oxiborg_cli_args::{Command, LogLevel, BORG_COMPAT_VERSION, OXIBORG_VERSION};
 
 use exit::{class, classify, error_code, rc_status, CliError, ExitMode};
 use log::Logger;
@@ -49,7 +48,7 @@ fn main() -> ExitCode {
                 .map(|n| n.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "oxiborg".to_string());
-    let cli = match Cli::try_parse() {
+    let cli = match oxiborg_cli_args::parse() {
         Ok(cli) => cli,
         // Usage errors print clap's message and exit 2; help exits 0.
         Err(e) => e.exit(),

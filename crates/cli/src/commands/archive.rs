@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use oxiborg_cli_args::{
     ArchiveFilterArgs, CreateArgs, DeleteArgs, ExtractArgs, InfoArgs, ListArgs, LogLevel,
-    PatternArgs, RenameArgs,
+    PatternArgs, PatternOpt, RenameArgs,
 };
 use oxiborg_core::{
     Cache, CacheOptions, CreateObserver, CreateOptions, ExtractObserver, ExtractOptions,
@@ -123,28 +123,24 @@ pub(crate) fn commit_cache(ctx: &Ctx, cache: &mut Cache, session: &Session) -> a
 
 /// Build the pattern matcher from the pattern options and `paths`
 /// (borg's `build_matcher`). Returns the matcher and extra roots from
-/// `R` lines. Unlike borg, options are applied grouped by kind
-/// (`--exclude`, `--exclude-from`, `--pattern`, `--patterns-from`), not in
-/// command-line order.
+/// `R` lines. The pattern options apply in command-line order, as borg's.
 pub(crate) fn build_matcher(
     p: &PatternArgs,
     paths: &[OsString],
     for_extract: bool,
 ) -> anyhow::Result<(PatternMatcher, Vec<OsString>)> {
     let mut pa = oxiborg_patterns::PatternArgs::new();
-    for e in &p.exclude {
-        pa.exclude(e.as_bytes()).map_err(usage)?;
-    }
-    for f in &p.exclude_from {
-        let text = std::fs::read(f).map_err(|e| usage(format!("{}: {e}", f.display())))?;
-        pa.exclude_from(&text).map_err(usage)?;
-    }
-    for e in &p.pattern {
-        pa.pattern(e.as_bytes()).map_err(usage)?;
-    }
-    for f in &p.patterns_from {
-        let text = std::fs::read(f).map_err(|e| usage(format!("{}: {e}", f.display())))?;
-        pa.patterns_from(&text).map_err(usage)?;
+    let read =
+        |f: &std::path::Path| std::fs::read(f).map_err(|e| usage(format!("{}: {e}", f.display())));
+    // borg appends every pattern option to one list, in command-line order.
+    for opt in p.in_order() {
+        match opt {
+            PatternOpt::Exclude(i) => pa.exclude(p.exclude[i].as_bytes()),
+            PatternOpt::ExcludeFrom(i) => pa.exclude_from(&read(&p.exclude_from[i])?),
+            PatternOpt::Pattern(i) => pa.pattern(p.pattern[i].as_bytes()),
+            PatternOpt::PatternsFrom(i) => pa.patterns_from(&read(&p.patterns_from[i])?),
+        }
+        .map_err(usage)?;
     }
     let roots: Vec<OsString> = pa
         .paths
