@@ -310,7 +310,8 @@ impl PatternArgs {
 
     fn record_order(&mut self, m: &clap::ArgMatches) {
         let mut seen: Vec<(usize, PatternOpt)> = Vec::new();
-        let kinds: [(&str, fn(usize) -> PatternOpt); 4] = [
+        type Make = fn(usize) -> PatternOpt;
+        let kinds: [(&str, Make); 4] = [
             ("exclude", PatternOpt::Exclude),
             ("exclude_from", PatternOpt::ExcludeFrom),
             ("pattern", PatternOpt::Pattern),
