@@ -443,7 +443,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__create)
-            opts="-n -s -e -x -c -C -v -p -h --dry-run --stats --quick-stats --list --filter --json --stdin-name --stdin-user --stdin-group --stdin-mode --content-from-command --paths-from-stdin --paths-from-command --paths-delimiter --exclude --exclude-from --pattern --patterns-from --exclude-caches --exclude-if-present --keep-exclude-tags --one-file-system --numeric-ids --atime --noatime --noctime --nobirthtime --noflags --noacls --noxattrs --files-cache --files-changed --comment --timestamp --checkpoint-interval --chunker-params --compression --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            opts="-n -s -e -x -c -C -v -p -h --dry-run --stats --quick-stats --list --filter --json --stdin-name --stdin-user --stdin-group --stdin-mode --content-from-command --paths-from-stdin --paths-from-command --paths-delimiter --exclude --exclude-from --pattern --patterns-from --exclude-caches --exclude-if-present --keep-exclude-tags --exclude-nodump --read-special --one-file-system --numeric-ids --atime --noatime --noctime --nobirthtime --noflags --noacls --noxattrs --files-cache --files-changed --comment --timestamp --checkpoint-interval --chunker-params --compression --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

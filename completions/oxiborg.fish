@@ -214,6 +214,8 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l paths-from-st
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l paths-from-command -d 'Interpret PATH as a command and treat its output as --paths-from-stdin'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l exclude-caches -d 'Exclude directories that contain a CACHEDIR.TAG file'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l keep-exclude-tags -d 'If tag objects are specified with --exclude-if-present, don\'t omit the tag objects themselves'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l exclude-nodump -d 'Exclude files flagged NODUMP'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l read-special -d 'Open and read block and char device files as well as FIFOs as if they were regular files. Also follows symlinks pointing to these kinds of files'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s x -l one-file-system -d 'Stay in the same file system and do not store mount points of other file systems'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l numeric-ids -d 'Only store numeric user and group identifiers'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l atime -d 'Do store atime into archive'

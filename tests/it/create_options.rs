@@ -1125,3 +1125,89 @@ fn pattern_options_apply_in_command_line_order_like_borg() {
     }
     d.finish("pattern option order");
 }
+
+#[test]
+fn exclude_nodump_skips_flagged_files_and_directories_like_borg() {
+    let o = oxiborg_oracle::require_oracle!();
+    let tmp = tempfile::tempdir().unwrap();
+    let sides = Side::both(o, tmp.path(), "nodump");
+    for s in &sides {
+        tree(&s.cwd);
+        std::fs::create_dir_all(s.cwd.join("src/nd")).unwrap();
+        std::fs::write(s.cwd.join("src/nd/inner"), b"x").unwrap();
+        for p in ["src/nd", "src/sub/b"] {
+            let st = Command::new("chattr")
+                .arg("+d")
+                .arg(s.cwd.join(p))
+                .status()
+                .expect("run chattr");
+            assert!(st.success(), "chattr +d failed (filesystem without flags?)");
+        }
+    }
+    let mut d = Diffs::default();
+    for dry in [true, false] {
+        let (borg, ox) = each(&sides, |s| {
+            let mut c = s.cmd(o, Codes::Legacy);
+            c.args(["create", "--list", "--exclude-nodump"]);
+            if dry {
+                c.arg("--dry-run");
+            }
+            c.arg(s.archive("a")).arg("src");
+            run(c)
+        });
+        assert_eq!(borg.rc, Some(0), "{}", borg.show());
+        d.step(
+            &format!("create --exclude-nodump (dry run: {dry})"),
+            &borg,
+            &ox,
+            &["x src/nd", "x src/sub/b"],
+        );
+    }
+    let (bi, xi) = each(&sides, |s| s.items(o, "a"));
+    d.same("archive items", &bi, &xi);
+    d.finish("--exclude-nodump");
+}
+
+#[test]
+fn read_special_reads_fifos_and_devices_like_borg() {
+    let o = oxiborg_oracle::require_oracle!();
+    let tmp = tempfile::tempdir().unwrap();
+    let sides = Side::both(o, tmp.path(), "special");
+    let mut d = Diffs::default();
+    for s in &sides {
+        let dir = s.cwd.join("sp");
+        std::fs::create_dir_all(&dir).unwrap();
+        let st = Command::new("mkfifo")
+            .arg(dir.join("fifo"))
+            .status()
+            .expect("mkfifo");
+        assert!(st.success());
+        std::os::unix::fs::symlink("/dev/null", dir.join("null")).unwrap();
+        std::fs::write(dir.join("plain"), b"plain file").unwrap();
+    }
+    let (borg, ox) = each(&sides, |s| {
+        // The FIFO's writer: opening blocks until the tool opens it to read.
+        let fifo = s.cwd.join("sp/fifo");
+        let feeder = std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            std::io::Write::write_all(&mut f, b"fed through the fifo\n").unwrap();
+        });
+        let mut c = s.cmd(o, Codes::Legacy);
+        c.args(["create", "--list", "--read-special"])
+            .arg(s.archive("a"))
+            .arg("sp");
+        let out = run(c);
+        feeder.join().unwrap();
+        out
+    });
+    assert_eq!(borg.rc, Some(0), "{}", borg.show());
+    d.step(
+        "create --read-special",
+        &borg,
+        &ox,
+        &["A sp/fifo", "A sp/null"],
+    );
+    let (bi, xi) = each(&sides, |s| s.items(o, "a"));
+    d.same("archive items", &bi, &xi);
+    d.finish("--read-special");
+}

@@ -427,6 +427,13 @@ pub struct CreateArgs {
     pub patterns: PatternArgs,
     #[command(flatten)]
     pub tags: TagArgs,
+    /// Exclude files flagged NODUMP.
+    #[arg(long)]
+    pub exclude_nodump: bool,
+    /// Open and read block and char device files as well as FIFOs as if they were regular files.
+    /// Also follows symlinks pointing to these kinds of files.
+    #[arg(long)]
+    pub read_special: bool,
     /// Stay in the same file system and do not store mount points of other file systems.
     #[arg(short = 'x', long)]
     pub one_file_system: bool,

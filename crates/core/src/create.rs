@@ -211,6 +211,11 @@ pub struct CreateOptions {
     pub exclude_if_present: Vec<Vec<u8>>,
     /// `--keep-exclude-tags`.
     pub keep_exclude_tags: bool,
+    /// `--exclude-nodump`: leave out objects with the `nodump` flag.
+    pub exclude_nodump: bool,
+    /// `--read-special`: read FIFOs and devices (and symlinks to them) as
+    /// regular files.
+    pub read_special: bool,
     /// `--dry-run`.
     pub dry_run: bool,
     /// argv of this command.
@@ -1217,6 +1222,63 @@ fn process_stream(mut input: Input, src: Source) -> Processed {
     })
 }
 
+/// Whether a mode is a FIFO or a device (borg's `is_special`).
+fn is_special(ft: std::fs::FileType) -> bool {
+    ft.is_fifo() || ft.is_char_device() || ft.is_block_device()
+}
+
+/// borg's `--read-special` branch of `_process_any`: a FIFO or device, or a
+/// symlink to one, is opened (following the link) and read like a regular
+/// file, stored with a regular-file mode, never looked up in or added to
+/// the files cache, and never reported as changed. `None` when `path` is
+/// not such an object.
+fn read_special(
+    path: &Path,
+    stored: &[u8],
+    st: &Metadata,
+    slave_of: Option<&Vec<u8>>,
+    hardlinked: bool,
+    opts: &CreateOptions,
+) -> Option<std::result::Result<Processed, (String, u8)>> {
+    let ft = st.file_type();
+    let special = is_special(ft)
+        || (ft.is_symlink() && std::fs::metadata(path).is_ok_and(|t| is_special(t.file_type())));
+    if !special {
+        return None;
+    }
+    let display = path.as_os_str().as_bytes().to_vec();
+    let run = || -> std::result::Result<Processed, (String, u8)> {
+        let file = File::open(path).map_err(|e| os_err("open", &e, Some(base_name(path))))?;
+        let st = file.metadata().map_err(|e| os_err("fstat", &e, None))?;
+        let mut item = Item::new(stored.to_vec(), 0);
+        meta::stat_simple_attrs(&mut item, &st, &opts.meta).map_err(|e| (e, 104))?;
+        meta::stat_ext_attrs_fd(&mut item, &file, path, &st, &opts.meta).map_err(|e| (e, 104))?;
+        item.mode = Some(0o100000 | (st.mode() & 0o7777));
+        item.rdev = None;
+        if let Some(master) = slave_of {
+            item.source = Some(master.clone());
+            return Ok(Processed::Ready(Outcome::Item {
+                item,
+                status: 'h',
+                display: display.clone(),
+                counts_file: false,
+                memo: None,
+            }));
+        }
+        item.hardlink_master = Some(hardlinked);
+        Ok(Processed::Read(ToRead {
+            item,
+            status: 'A',
+            display: display.clone(),
+            memo: None,
+            reader: Box::new(file),
+            file_stamp: None,
+            input: None,
+        }))
+    };
+    Some(run())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn process_fs(
     path: &Path,
@@ -1243,6 +1305,11 @@ fn process_fs(
     let mut item = Item::new(stored, 0);
     if let Err(e) = meta::stat_simple_attrs(&mut item, st, &opts.meta) {
         return fail((e, 104));
+    }
+    if opts.read_special {
+        if let Some(p) = read_special(path, &item.path, st, slave_of.as_ref(), hardlinked, opts) {
+            return p.unwrap_or_else(|e| fail(e));
+        }
     }
     if ft.is_file() {
         let file = match File::open(path) {
@@ -2090,6 +2157,13 @@ impl Walker<'_, '_, '_> {
             return;
         }
         let recurse = restrict_dev.is_none_or(|d| d == st.dev());
+        if self.opts.exclude_nodump
+            && oxiborg_fsmeta::get_bsdflags(path, st.mode()) & oxiborg_fsmeta::UF_NODUMP != 0
+        {
+            // borg: an `x` line, and a directory is not entered.
+            self.status('x', raw);
+            return;
+        }
         let ft = st.file_type();
         if ft.is_socket() {
             return;

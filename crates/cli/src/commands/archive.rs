@@ -324,6 +324,8 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<u8> {
             .map(|s| s.as_bytes().to_vec())
             .collect(),
         keep_exclude_tags: args.tags.keep_exclude_tags,
+        exclude_nodump: args.exclude_nodump,
+        read_special: args.read_special,
         dry_run: args.dry_run,
         cmdline: std::env::args_os().map(|a| a.into_vec()).collect(),
         hostname: crate::placeholders::hostname().into_bytes(),
