@@ -1308,7 +1308,7 @@ fn process_fs(
     }
     if opts.read_special {
         if let Some(p) = read_special(path, &item.path, st, slave_of.as_ref(), hardlinked, opts) {
-            return p.unwrap_or_else(|e| fail(e));
+            return p.unwrap_or_else(&fail);
         }
     }
     if ft.is_file() {
