@@ -11,6 +11,9 @@ use std::ffi::OsString;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+pub mod prune;
+pub use prune::PruneArgs;
+
 /// The borg release whose command line and formats oxiborg follows. It is
 /// what `--version` reports, because wrappers such as borgmatic read the
 /// second word of `borg --version` to choose the borg 1.x syntax.
@@ -165,6 +168,8 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Rename an existing archive.
     Rename(RenameArgs),
+    /// Prune repository archives according to rules.
+    Prune(PruneArgs),
 
     /// A borg 1.4 command that oxiborg does not implement yet.
     #[command(flatten)]
@@ -650,8 +655,6 @@ pub enum Pending {
     /// List archive or repository contents (not implemented yet).
     /// Mount an archive or repository as a FUSE filesystem (not implemented yet).
     Mount(Rest),
-    /// Prune repository archives according to rules (not implemented yet).
-    Prune(Rest),
     /// Re-create archives (not implemented yet).
     Recreate(Rest),
     /// Rename an archive (not implemented yet).
@@ -676,7 +679,6 @@ impl Pending {
             Pending::ImportTar(_) => "import-tar",
             Pending::Key(_) => "key",
             Pending::Mount(_) => "mount",
-            Pending::Prune(_) => "prune",
             Pending::Recreate(_) => "recreate",
             Pending::Serve(_) => "serve",
             Pending::Umount(_) => "umount",

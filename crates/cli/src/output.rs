@@ -727,25 +727,58 @@ impl CreateStats {
     }
 }
 
-/// `delete --stats` text.
-pub fn delete_stats_text(stats: &DeleteStats, cache: &Cache) -> String {
+/// The `--stats` / `--quick-stats` block of `delete` and `prune` (borg's
+/// `log_multi(DASHES, STATS_HEADER, stats.summary.format(label='Deleted
+/// data:'), str(cache), DASHES)`): the deleted sizes are negative, as
+/// borg's `chunk_decref` subtracts them. `str(cache)` (omitted with
+/// `--quick-stats`) sums the remaining archives' `size`/`csize` metadata
+/// (borg's `CacheStatsMixin.stats`) and adds the chunk index summary.
+pub fn delete_stats_text(
+    stats: &DeleteStats,
+    session: &mut Session,
+    cache: &Cache,
+    quick: bool,
+) -> anyhow::Result<String> {
     let mut out = String::new();
     let _ = writeln!(out, "{RULE}");
     let _ = writeln!(
         out,
         "                       Original size      Compressed size    Deduplicated size"
     );
-    summary_lines(
-        &mut out,
+    let neg = |v: u64| oxiborg_textfmt::format_file_size(-i128::from(v), 2, false, false);
+    let _ = writeln!(
+        out,
+        "{:<15} {:>20} {:>20} {:>20}",
         "Deleted data:",
-        stats.osize,
-        stats.csize,
-        stats.freed,
+        neg(stats.osize),
+        neg(stats.csize),
+        neg(stats.freed)
     );
-    let (size, csize, _, ucsize, _, _) = cache.chunks.summarize();
-    summary_lines(&mut out, "All archives:", size, csize, ucsize);
+    if !quick {
+        let (mut size, mut csize) = (0u64, 0u64);
+        let ids: Vec<[u8; 32]> = session.manifest().archives.values().map(|a| a.id).collect();
+        for id in ids {
+            let a = oxiborg_core::load_archive(session.repo.as_mut(), &session.key, &id)?;
+            size += a.meta.size.unwrap_or(0);
+            csize += a.meta.csize.unwrap_or(0);
+        }
+        let (_, _, _, ucsize, uchunks, chunks) = cache.chunks.summarize();
+        let _ = writeln!(
+            out,
+            "All archives:   {:>20} {:>20} {:>20}",
+            format_file_size(size),
+            format_file_size(csize),
+            format_file_size(ucsize)
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "                       Unique chunks         Total chunks"
+        );
+        let _ = writeln!(out, "Chunk index:    {uchunks:>20} {chunks:>20}");
+    }
     let _ = write!(out, "{RULE}");
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

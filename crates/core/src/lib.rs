@@ -20,6 +20,7 @@ mod meta;
 mod nonces;
 mod ops;
 mod passphrase;
+mod prune;
 mod security;
 mod session;
 
@@ -44,7 +45,13 @@ pub use manifest::{
 };
 pub use meta::{MetaOptions, RestoreOptions};
 pub use nonces::RepoNonces;
-pub use ops::{delete_archive_forced, delete_archives, rename_archive, DeleteStats};
+pub use ops::{
+    delete_archive, delete_archive_forced, delete_archives, rename_archive, DeleteStats,
+};
 pub use passphrase::{FixedPassphrase, PassphraseSource};
+pub use prune::{
+    checkpoint_stem, is_checkpoint, iso_week, parse_interval, plan as prune_plan, LocalTime,
+    PruneArchive, PruneDecision, PrunePlan, PruneRules, Rule as PruneRule,
+};
 pub use security::SecurityDir;
 pub use session::{SecurityAnswers, Session, SharedRepository};

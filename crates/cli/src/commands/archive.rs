@@ -61,7 +61,11 @@ pub fn open_session(
     )?)
 }
 
-fn open_cache(ctx: &Ctx, session: &mut Session, load_files: bool) -> anyhow::Result<Cache> {
+pub(crate) fn open_cache(
+    ctx: &Ctx,
+    session: &mut Session,
+    load_files: bool,
+) -> anyhow::Result<Cache> {
     let ttl = std::env::var("BORG_FILES_CACHE_TTL")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -89,7 +93,7 @@ fn open_cache(ctx: &Ctx, session: &mut Session, load_files: bool) -> anyhow::Res
 
 /// borg's progress messages when its cache transaction begins (lazily, at
 /// the first chunk reference).
-fn cache_transaction_messages(ctx: &Ctx) {
+pub(crate) fn cache_transaction_messages(ctx: &Ctx) {
     let m = crate::progress::Message::new(ctx.logger.json(), "cache.begin_transaction");
     for what in ["config", "chunks", "files"] {
         m.output(&format!("Initializing cache transaction: Reading {what}"));
@@ -98,7 +102,7 @@ fn cache_transaction_messages(ctx: &Ctx) {
 }
 
 /// Save the cache (borg's `Cache.commit`, with its progress messages).
-fn commit_cache(ctx: &Ctx, cache: &mut Cache, session: &Session) -> anyhow::Result<()> {
+pub(crate) fn commit_cache(ctx: &Ctx, cache: &mut Cache, session: &Session) -> anyhow::Result<()> {
     let m = ctx
         .progress
         .then(|| crate::progress::Message::new(ctx.logger.json(), "cache.commit"));
@@ -160,7 +164,7 @@ fn build_matcher(
     }
 }
 
-fn usage(e: impl std::fmt::Display) -> CliError {
+pub(crate) fn usage(e: impl std::fmt::Display) -> CliError {
     CliError::usage(e.to_string())
 }
 
@@ -1072,7 +1076,7 @@ pub fn delete(ctx: &Ctx, args: &DeleteArgs) -> anyhow::Result<u8> {
             ctx.logger.log(
                 LogLevel::Info,
                 "borg.output.stats",
-                &output::delete_stats_text(&stats, &cache),
+                &output::delete_stats_text(&stats, &mut session, &cache, false)?,
                 None,
                 true,
             );
@@ -1162,7 +1166,7 @@ fn delete_forced(
             ctx.logger.log(
                 LogLevel::Info,
                 "borg.output.stats",
-                &output::delete_stats_text(&stats, &cache),
+                &output::delete_stats_text(&stats, &mut session, &cache, false)?,
                 None,
                 true,
             );
