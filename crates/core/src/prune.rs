@@ -261,9 +261,11 @@ pub fn parse_interval(s: &str) -> Result<u64, String> {
         'w' => 24 * 7,
         'm' => 24 * 31,
         'y' => 24 * 365,
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "Unexpected interval time unit \"{other}\": expected one of ['H', 'd', 'w', 'm', 'y']"
-        )),
+        ))
+        }
     };
     let number = &s[..s.len() - suffix.len_utf8()];
     let hours = py_int(number)

@@ -104,6 +104,25 @@ fn info(ctx: &Ctx, msg: &str) {
 /// `oxiborg prune`.
 pub fn run(ctx: &Ctx, args: &PruneArgs) -> anyhow::Result<u8> {
     let rules = rules(args)?;
+    // borg's `Archiver.run`: the stats are not computed in a dry run.
+    let mut stats_wanted = (args.stats, args.quick_stats);
+    if args.dry_run {
+        for (given, opt) in [
+            (&mut stats_wanted.0, "--stats"),
+            (&mut stats_wanted.1, "--quick-stats"),
+        ] {
+            if *given {
+                ctx.logger.log(
+                    LogLevel::Warning,
+                    "borg.archiver",
+                    &format!("Ignoring {opt}. It is not supported when using --dry-run."),
+                    None,
+                    false,
+                );
+                *given = false;
+            }
+        }
+    }
     let loc = parse_repository(args.repository.as_deref())?;
     let mut session = open_session(ctx, &loc, true, Operation::Delete)?;
     if !rules.any() {
@@ -151,8 +170,8 @@ pub fn run(ctx: &Ctx, args: &PruneArgs) -> anyhow::Result<u8> {
     let mut cache = open_cache(ctx, &mut session, false)?;
     let stats = execute(ctx, args, &mut session, &mut cache, &plan);
     let stats = stats?;
-    if args.stats || args.quick_stats {
-        let text = output::delete_stats_text(&stats, &mut session, &cache, args.quick_stats)?;
+    if stats_wanted.0 || stats_wanted.1 {
+        let text = output::delete_stats_text(&stats, &mut session, &cache, stats_wanted.1)?;
         ctx.logger
             .log(LogLevel::Info, "borg.output.stats", &text, None, true);
     }
