@@ -4,6 +4,7 @@ mod archives;
 mod bench_crud;
 mod common;
 mod create_options;
+mod diff;
 mod faults;
 mod objects;
 mod progress;

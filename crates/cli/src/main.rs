@@ -118,6 +118,7 @@ fn run(ctx: &commands::Ctx, command: Option<Command>) -> anyhow::Result<u8> {
         Some(Command::Delete(a)) => commands::archive::delete(ctx, &a),
         Some(Command::Rename(a)) => commands::archive::rename(ctx, &a),
         Some(Command::Prune(a)) => commands::prune::run(ctx, &a),
+        Some(Command::Diff(a)) => commands::diff::run(ctx, &a),
         Some(Command::NotYetImplemented(p)) => Err(not_yet(p.name()).into()),
     }
 }

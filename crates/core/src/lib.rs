@@ -10,6 +10,7 @@
 mod archives;
 mod cache;
 mod create;
+mod diff;
 mod dirs;
 mod error;
 mod extract;
@@ -35,6 +36,7 @@ pub use create::{
     create, format_chunker_params, make_path_safe, normpath, CreateObserver, CreateOptions,
     CreateOutcome, FilesChanged, Input, InputCheck, Source, Stats,
 };
+pub use diff::{compare_archives, diff_items, Change, DiffOptions, ItemDiff, Side};
 pub use dirs::BorgDirs;
 pub use error::{CoreError, Result};
 pub use extract::{decode_parallel, extract, strip_components, ExtractObserver, ExtractOptions};

@@ -126,7 +126,7 @@ pub(crate) fn commit_cache(ctx: &Ctx, cache: &mut Cache, session: &Session) -> a
 /// `R` lines. Unlike borg, options are applied grouped by kind
 /// (`--exclude`, `--exclude-from`, `--pattern`, `--patterns-from`), not in
 /// command-line order.
-fn build_matcher(
+pub(crate) fn build_matcher(
     p: &PatternArgs,
     paths: &[OsString],
     for_extract: bool,
@@ -765,20 +765,29 @@ pub fn extract(ctx: &Ctx, args: &ExtractArgs) -> anyhow::Result<u8> {
         &INTERRUPTED,
     )?;
     stdout.flush()?;
-    let mut rc = u8::from(warned);
+    let unmatched = unmatched_include_warnings(ctx, &matcher);
+    // Warnings of different kinds: borg's generic warning code.
+    let rc = if warned { 1 } else { unmatched };
+    session.close()?;
+    Ok(rc)
+}
+
+/// borg's `IncludePatternNeverMatchedWarning` for every include pattern
+/// that matched nothing; the rc for them (0 if none; 1, or 101 with
+/// `BORG_EXIT_CODES=modern`).
+pub(crate) fn unmatched_include_warnings(ctx: &Ctx, matcher: &PatternMatcher) -> u8 {
+    let mut any = false;
     for p in matcher.get_unmatched_include_patterns() {
-        let p = p.original();
         ctx.logger.log(
             LogLevel::Warning,
             "borg.archiver",
-            &format!("Include pattern '{p}' never matched."),
-            None,
+            &format!("Include pattern '{}' never matched.", p.original()),
+            Some("IncludePatternNeverMatchedWarning"),
             false,
         );
-        rc = 1;
+        any = true;
     }
-    session.close()?;
-    Ok(rc)
+    warning_rc(any, 101)
 }
 
 /// The archives selected by the filter options, sorted (borg's

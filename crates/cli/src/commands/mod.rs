@@ -4,6 +4,7 @@ pub mod archive;
 pub mod benchmark;
 pub mod check;
 pub mod compact;
+pub mod diff;
 pub mod init;
 pub mod locks;
 pub mod prune;
