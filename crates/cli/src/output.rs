@@ -493,7 +493,7 @@ const RULE: &str = "------------------------------------------------------------
 fn summary_lines(out: &mut String, label: &str, o: u64, c: u64, d: u64) {
     let _ = writeln!(
         out,
-        "{label:<15}{:>20} {:>20} {:>20}",
+        "{label:<15} {:>20} {:>20} {:>20}",
         format_file_size(o),
         format_file_size(c),
         format_file_size(d)
