@@ -203,7 +203,7 @@ _oxiborg() {
 
     case "${cmd}" in
         oxiborg)
-            opts="-v -p -V -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --version --help benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help"
+            opts="-v -p -V -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --version --help benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -621,12 +621,36 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__diff)
-            opts="-v -p -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            opts="-e -v -p -h --numeric-owner --numeric-ids --same-chunker-params --sort --sort-by --content-only --json-lines --exclude --exclude-from --pattern --patterns-from --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --sort-by)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pattern)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --patterns-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --umask)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -711,7 +735,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__help)
-            opts="benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help"
+            opts="benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1341,12 +1365,100 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__prune)
-            opts="-v -p -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            opts="-n -s -H -d -w -m -y -P -a -c -v -p -h --dry-run --force --stats --quick-stats --list --keep-within --keep-secondly --keep-last --keep-minutely --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-13weekly --keep-3monthly --keep-yearly --prefix --glob-archives --save-space --checkpoint-interval --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --keep-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-secondly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-minutely)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-hourly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-daily)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-weekly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-monthly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-13weekly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-3monthly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-yearly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -y)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -P)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --glob-archives)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --checkpoint-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --umask)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

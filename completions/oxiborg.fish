@@ -51,14 +51,14 @@ complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "delete" -d 'Delete 
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "rename" -d 'Rename an existing archive'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "recreate" -d 'Re-create archives'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "version" -d 'Display the borg client / borg server version'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "prune" -d 'Prune repository archives according to rules'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "diff" -d 'Find differences in archive contents'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "config" -d 'Get and set repository config options (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "debug" -d 'Create a backup (not implemented yet). Debugging command (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "diff" -d 'Delete archives or a repository (not implemented yet). Find differences in archive contents (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "export-tar" -d 'Create a tarball from an archive (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "export-tar" -d 'Delete archives or a repository (not implemented yet). Create a tarball from an archive (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "import-tar" -d 'Extract archive contents (not implemented yet). Create a backup archive from a tarball (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "key" -d 'Show archive details such as disk space used (not implemented yet). Manage a keyfile or repokey of a repository (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "mount" -d 'List archive or repository contents (not implemented yet). Mount an archive or repository as a FUSE filesystem (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "prune" -d 'Prune repository archives according to rules (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "serve" -d 'Rename an archive (not implemented yet). Start the repository server process (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "umount" -d 'Unmount a FUSE filesystem (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "upgrade" -d 'Upgrade a repository from a previous version (not implemented yet)'
@@ -385,6 +385,59 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l show-version
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l show-rc -d 'Show/log the return code (rc)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l keep-within -d 'Keep all archives within this time interval (e.g. 7d, 2w, 1m, 1y, 12H)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l keep-last -l keep-secondly -d 'Number of secondly archives to keep' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l keep-minutely -d 'Number of minutely archives to keep' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s H -l keep-hourly -d 'Number of hourly archives to keep' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s d -l keep-daily -d 'Number of daily archives to keep' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s w -l keep-weekly -d 'Number of weekly archives to keep' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s m -l keep-monthly -d 'Number of monthly archives to keep' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l keep-13weekly -d 'Number of quarterly archives to keep (13 week strategy)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l keep-3monthly -d 'Number of quarterly archives to keep (3 month strategy)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s y -l keep-yearly -d 'Number of yearly archives to keep' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s P -l prefix -d 'Only consider archive names starting with this prefix (deprecated)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s a -l glob-archives -d 'Only consider archive names matching the glob' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s c -l checkpoint-interval -d 'Write checkpoint every SECONDS seconds (Default: 1800)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s n -l dry-run -d 'Do not change repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l force -d 'Force pruning of corrupted archives, use `--force --force` in case `--force` does not work'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s s -l stats -d 'Print statistics for the deleted archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l quick-stats -d 'Print only deletion statistics, skipping repository-wide statistics'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l list -d 'Output verbose list of archives it keeps/prunes'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l save-space -d 'Work slower, but using less space'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s p -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l sort-by -d 'Sort by FIELDS (comma-separated; prefix > for descending, < for ascending): path, size_added, size_removed, size_diff, size, user, group, uid, gid, ctime, mtime, ctime_diff, mtime_diff' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -s e -l exclude -d 'Exclude paths matching PATTERN' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l exclude-from -d 'Read exclude patterns from EXCLUDEFILE, one per line' -r -F
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l pattern -d 'Include/exclude paths matching PATTERN' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l patterns-from -d 'Read include/exclude patterns from PATTERNFILE, one per line' -r -F
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l numeric-ids -l numeric-owner -d 'Only consider numeric user and group identifiers (borg 1.4.5 accepts it; it changes nothing)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l same-chunker-params -d 'Override check of chunker parameters'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l sort -d 'Sort the output by path (deprecated, use --sort-by=path)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l content-only -d 'Only compare differences in content (exclude metadata differences)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l json-lines -d 'Format output as JSON Lines'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -s p -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l critical -d 'Work on log level CRITICAL'
@@ -409,18 +462,6 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l show-version -
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l show-rc -d 'Show/log the return code (rc)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l umask -d 'Set umask to M (local only, default: 0077)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l critical -d 'Work on log level CRITICAL'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l error -d 'Work on log level ERROR'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l warning -d 'Work on log level WARNING (the default)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -s v -l info -l verbose -d 'Work on log level INFO'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l debug -d 'Enable debug output; work on log level DEBUG'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l log-json -d 'Output one JSON object per log line instead of formatted text'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l show-version -d 'Show/log the borg version'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -s p -l progress -d 'Show progress information'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l critical -d 'Work on log level CRITICAL'
@@ -469,18 +510,6 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l show-version -
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l show-rc -d 'Show/log the return code (rc)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l umask -d 'Set umask to M (local only, default: 0077)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l critical -d 'Work on log level CRITICAL'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l error -d 'Work on log level ERROR'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l warning -d 'Work on log level WARNING (the default)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s v -l info -l verbose -d 'Work on log level INFO'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l debug -d 'Enable debug output; work on log level DEBUG'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l log-json -d 'Output one JSON object per log line instead of formatted text'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l show-version -d 'Show/log the borg version'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s p -l progress -d 'Show progress information'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l critical -d 'Work on log level CRITICAL'
@@ -517,31 +546,31 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l show-version
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l show-rc -d 'Show/log the return code (rc)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "benchmark" -d 'Benchmark command'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "init" -d 'Initialize an empty repository'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "check" -d 'Check repository consistency (the repository part; archive checks are not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "compact" -d 'Compact segment files in the repository'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "break-lock" -d 'Break the repository lock (e.g. in case it was left by a dead borg)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "with-lock" -d 'Run a user command with the repository lock held'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "create" -d 'Create new archive'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "extract" -d 'Extract archive contents'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "list" -d 'List archive or repository contents'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "info" -d 'Show archive details such as disk space used'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "delete" -d 'Delete an existing repository or archives'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "rename" -d 'Rename an existing archive'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "recreate" -d 'Re-create archives'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "version" -d 'Display the borg client / borg server version'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "config" -d 'Get and set repository config options (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "debug" -d 'Create a backup (not implemented yet). Debugging command (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "diff" -d 'Delete archives or a repository (not implemented yet). Find differences in archive contents (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "export-tar" -d 'Create a tarball from an archive (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "import-tar" -d 'Extract archive contents (not implemented yet). Create a backup archive from a tarball (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "key" -d 'Show archive details such as disk space used (not implemented yet). Manage a keyfile or repokey of a repository (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "mount" -d 'List archive or repository contents (not implemented yet). Mount an archive or repository as a FUSE filesystem (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "prune" -d 'Prune repository archives according to rules (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "serve" -d 'Rename an archive (not implemented yet). Start the repository server process (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "umount" -d 'Unmount a FUSE filesystem (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "upgrade" -d 'Upgrade a repository from a previous version (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version config debug diff export-tar import-tar key mount prune serve umount upgrade help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "benchmark" -d 'Benchmark command'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "init" -d 'Initialize an empty repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "check" -d 'Check repository consistency (the repository part; archive checks are not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "compact" -d 'Compact segment files in the repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "break-lock" -d 'Break the repository lock (e.g. in case it was left by a dead borg)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "with-lock" -d 'Run a user command with the repository lock held'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "create" -d 'Create new archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "extract" -d 'Extract archive contents'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "list" -d 'List archive or repository contents'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "info" -d 'Show archive details such as disk space used'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "delete" -d 'Delete an existing repository or archives'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "rename" -d 'Rename an existing archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "recreate" -d 'Re-create archives'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "version" -d 'Display the borg client / borg server version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "prune" -d 'Prune repository archives according to rules'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "diff" -d 'Find differences in archive contents'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "config" -d 'Get and set repository config options (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "debug" -d 'Create a backup (not implemented yet). Debugging command (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "export-tar" -d 'Delete archives or a repository (not implemented yet). Create a tarball from an archive (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "import-tar" -d 'Extract archive contents (not implemented yet). Create a backup archive from a tarball (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "key" -d 'Show archive details such as disk space used (not implemented yet). Manage a keyfile or repokey of a repository (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "mount" -d 'List archive or repository contents (not implemented yet). Mount an archive or repository as a FUSE filesystem (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "serve" -d 'Rename an archive (not implemented yet). Start the repository server process (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "umount" -d 'Unmount a FUSE filesystem (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "upgrade" -d 'Upgrade a repository from a previous version (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and __fish_seen_subcommand_from benchmark" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and __fish_seen_subcommand_from benchmark" -f -a "crud" -d 'Benchmarks borg CRUD (create, extract, update, delete)'

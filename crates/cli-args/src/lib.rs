@@ -13,6 +13,10 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod recreate;
 pub use recreate::RecreateArgs;
+pub mod diff;
+pub mod prune;
+pub use diff::DiffArgs;
+pub use prune::PruneArgs;
 
 /// The borg release whose command line and formats oxiborg follows. It is
 /// what `--version` reports, because wrappers such as borgmatic read the
@@ -186,6 +190,10 @@ pub enum Command {
     Recreate(Box<RecreateArgs>),
     /// Display the borg client / borg server version.
     Version(RepoArg),
+    /// Prune repository archives according to rules.
+    Prune(PruneArgs),
+    /// Find differences in archive contents.
+    Diff(DiffArgs),
 
     /// A borg 1.4 command that oxiborg does not implement yet.
     #[command(flatten)]
@@ -745,8 +753,6 @@ pub enum Pending {
     /// Debugging command (not implemented yet).
     Debug(Rest),
     /// Delete archives or a repository (not implemented yet).
-    /// Find differences in archive contents (not implemented yet).
-    Diff(Rest),
     /// Create a tarball from an archive (not implemented yet).
     ExportTar(Rest),
     /// Extract archive contents (not implemented yet).
@@ -758,8 +764,6 @@ pub enum Pending {
     /// List archive or repository contents (not implemented yet).
     /// Mount an archive or repository as a FUSE filesystem (not implemented yet).
     Mount(Rest),
-    /// Prune repository archives according to rules (not implemented yet).
-    Prune(Rest),
     /// Rename an archive (not implemented yet).
     /// Start the repository server process (not implemented yet).
     Serve(Rest),
@@ -775,12 +779,10 @@ impl Pending {
         match self {
             Pending::Config(_) => "config",
             Pending::Debug(_) => "debug",
-            Pending::Diff(_) => "diff",
             Pending::ExportTar(_) => "export-tar",
             Pending::ImportTar(_) => "import-tar",
             Pending::Key(_) => "key",
             Pending::Mount(_) => "mount",
-            Pending::Prune(_) => "prune",
             Pending::Serve(_) => "serve",
             Pending::Umount(_) => "umount",
             Pending::Upgrade(_) => "upgrade",
@@ -834,9 +836,9 @@ mod tests {
 
     #[test]
     fn pending_commands_keep_their_arguments() {
-        let cli = Cli::try_parse_from(["oxiborg", "diff", "--sort", "::a", "b"]).unwrap();
+        let cli = Cli::try_parse_from(["oxiborg", "export-tar", "--sort", "::a", "b"]).unwrap();
         match cli.command {
-            Some(Command::NotYetImplemented(Pending::Diff(r))) => assert_eq!(r.args.len(), 3),
+            Some(Command::NotYetImplemented(Pending::ExportTar(r))) => assert_eq!(r.args.len(), 3),
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -48,6 +48,7 @@ fn main() -> ExitCode {
                 .map(|n| n.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "oxiborg".to_string());
+    deprecation_warnings();
     let cli = match oxiborg_cli_args::parse() {
         Ok(cli) => cli,
         // Usage errors print clap's message and exit 2; help exits 0.
@@ -117,6 +118,8 @@ fn run(ctx: &commands::Ctx, command: Option<Command>) -> anyhow::Result<u8> {
         Some(Command::Rename(a)) => commands::archive::rename(ctx, &a),
         Some(Command::Recreate(a)) => commands::recreate::run(ctx, &a),
         Some(Command::Version(a)) => commands::version(&a),
+        Some(Command::Prune(a)) => commands::prune::run(ctx, &a),
+        Some(Command::Diff(a)) => commands::diff::run(ctx, &a),
         Some(Command::NotYetImplemented(p)) => Err(not_yet(p.name()).into()),
     }
 }
@@ -129,6 +132,29 @@ pub(crate) fn not_yet(what: &str) -> CliError {
         message: format!(
             "oxiborg does not implement `{what}` yet; see docs/compat.md for what works today"
         ),
+    }
+}
+
+/// borg's `preprocess_args`: a deprecated option given as `--old` or
+/// `--old=...` anywhere on the command line prints its warning to stderr
+/// before parsing.
+fn deprecation_warnings() {
+    const DEPRECATIONS: [(&str, &str); 7] = [
+        ("--noatime", "Warning: \"--noatime\" has been deprecated because it is the default now."),
+        ("--nobsdflags", "Warning: \"--nobsdflags\" has been deprecated. Use --noflags instead."),
+        ("--numeric-owner", "Warning: \"--numeric-owner\" has been deprecated. Use --numeric-ids instead."),
+        ("--remote-ratelimit", "Warning: \"--remote-ratelimit\" has been deprecated. Use --upload-ratelimit instead."),
+        ("--remote-buffer", "Warning: \"--remote-buffer\" has been deprecated. Use --upload-buffer instead."),
+        ("--prefix", "Warning: \"--prefix\" has been deprecated. Use \"--glob-archives 'yourprefix*'\" (-a) instead."),
+        ("--sort", "Warning: \"--sort\" is deprecated. Use \"--sort-by=path\" instead."),
+    ];
+    for arg in std::env::args_os().skip(1) {
+        let arg = arg.to_string_lossy();
+        for (old, warning) in DEPRECATIONS {
+            if arg == old || arg.strip_prefix(old).is_some_and(|r| r.starts_with('=')) {
+                eprintln!("{warning}");
+            }
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 mod archives;
 mod cache;
 mod create;
+mod diff;
 mod dirs;
 mod error;
 mod extract;
@@ -20,6 +21,7 @@ mod meta;
 mod nonces;
 mod ops;
 mod passphrase;
+mod prune;
 mod recreate;
 mod security;
 mod session;
@@ -35,6 +37,7 @@ pub use create::{
     create, format_chunker_params, make_path_safe, normpath, CreateObserver, CreateOptions,
     CreateOutcome, FilesChanged, Input, InputCheck, Source, Stats,
 };
+pub use diff::{compare_archives, diff_items, Change, DiffOptions, ItemDiff, Side};
 pub use dirs::BorgDirs;
 pub use error::{CoreError, Result};
 pub use extract::{decode_parallel, extract, strip_components, ExtractObserver, ExtractOptions};
@@ -45,8 +48,14 @@ pub use manifest::{
 };
 pub use meta::{MetaOptions, RestoreOptions};
 pub use nonces::RepoNonces;
-pub use ops::{delete_archive_forced, delete_archives, rename_archive, DeleteStats};
+pub use ops::{
+    delete_archive, delete_archive_forced, delete_archives, rename_archive, DeleteStats,
+};
 pub use passphrase::{FixedPassphrase, PassphraseSource};
+pub use prune::{
+    checkpoint_stem, is_checkpoint, iso_week, parse_interval, plan as prune_plan, LocalTime,
+    PruneArchive, PruneDecision, PrunePlan, PruneRules, Rule as PruneRule,
+};
 pub use recreate::{
     is_temporary_archive, recreate, Recompress, RecreateObserver, RecreateOptions, RecreateOutcome,
 };

@@ -78,20 +78,35 @@ pub fn delete_archives(
 const VERIFY_BATCH: usize = 32;
 
 /// borg's `Archive.delete(forced=1)` for one archive (`delete --force`),
-/// without committing (call [`Session::write_manifest_and_commit`] after
-/// the last one): the metadata object must load, then the item stream is
-/// read object by object, dropping one reference to each item-stream
-/// object and to every chunk of every complete item. A missing object
-/// ends the walk, an item stream that does not decode skips the rest of
-/// its object, a malformed item is skipped; either way the archive's
-/// metadata object loses its reference and the archive leaves the
-/// manifest. Returns whether the archive was damaged: then objects are
-/// left behind that only `check --repair` frees (borg warns).
+/// see [`delete_archive`].
 pub fn delete_archive_forced(
     session: &mut Session,
     cache: &mut Cache,
     name: &[u8],
     id: &[u8; 32],
+    stats: &mut DeleteStats,
+) -> Result<bool> {
+    delete_archive(session, cache, name, id, true, stats)
+}
+
+/// borg's `Archive.delete` for one archive, without committing (call
+/// [`Session::write_manifest_and_commit`] after the last one): the
+/// metadata object must load, then the item stream is read object by
+/// object, dropping one reference to each item-stream object and to every
+/// chunk of every complete item (chunks of checkpoint part items do not
+/// count in `stats`, as in borg). Unless `forced`, any damage is an error.
+/// With `forced` (borg's `forced=1`), a missing object ends the walk, an
+/// item stream that does not decode skips the rest of its object, a
+/// malformed item is skipped; either way the archive's metadata object
+/// loses its reference and the archive leaves the manifest. Returns
+/// whether the archive was damaged: then objects are left behind that
+/// only `check --repair` frees (borg warns).
+pub fn delete_archive(
+    session: &mut Session,
+    cache: &mut Cache,
+    name: &[u8],
+    id: &[u8; 32],
+    forced: bool,
     stats: &mut DeleteStats,
 ) -> Result<bool> {
     let archive = load_archive(session.repo.as_mut(), &session.key, id)?;
@@ -100,7 +115,7 @@ pub fn delete_archive_forced(
     'objects: for items_id in &archive.meta.items {
         let envelope = match session.repo.get(items_id) {
             Ok(e) => e,
-            Err(RepositoryError::ObjectNotFound { .. }) => {
+            Err(RepositoryError::ObjectNotFound { .. }) if forced => {
                 damaged = true;
                 break;
             }
@@ -108,7 +123,7 @@ pub fn delete_archive_forced(
         };
         let plain = open_object(&session.key, items_id, &envelope)?;
         reader.feed(&plain);
-        if !decref(session, cache, items_id, stats)? {
+        if !decref(session, cache, items_id, false, forced, stats)? {
             damaged = true;
             break;
         }
@@ -117,13 +132,15 @@ pub fn delete_archive_forced(
             match reader.next_item() {
                 Ok(None) => break,
                 Ok(Some(item)) => {
+                    let part = item.part.is_some();
                     for c in item.chunks.iter().flatten() {
-                        if !decref(session, cache, &c.id, stats)? {
+                        if !decref(session, cache, &c.id, part, forced, stats)? {
                             damaged = true;
                             break 'objects;
                         }
                     }
                 }
+                Err(e) if !forced => return Err(e.into()),
                 // A complete value that is no valid item: skip it.
                 Err(_) if reader.pending() < pending => damaged = true,
                 // Undecodable bytes: a fresh reader, on with the next object.
@@ -135,7 +152,7 @@ pub fn delete_archive_forced(
             }
         }
     }
-    if !decref(session, cache, id, stats)? {
+    if !decref(session, cache, id, false, forced, stats)? {
         damaged = true;
     }
     session.manifest_mut().remove_archive(name);
@@ -151,6 +168,8 @@ fn decref(
     session: &mut Session,
     cache: &mut Cache,
     id: &[u8; 32],
+    part: bool,
+    forced: bool,
     stats: &mut DeleteStats,
 ) -> Result<bool> {
     let Some((_, size, csize)) = cache.chunks.get(id) else {
@@ -162,16 +181,23 @@ fn decref(
             ),
         });
     };
-    stats.osize += u64::from(size);
-    stats.csize += u64::from(csize);
+    if !part {
+        stats.osize += u64::from(size);
+        stats.csize += u64::from(csize);
+    }
     if cache.chunks.decref(id)?.unwrap_or(0) > 0 {
         return Ok(true);
     }
     cache.chunks.remove(id);
-    stats.freed += u64::from(csize);
+    if !part {
+        stats.freed += u64::from(csize);
+    }
     match session.repo.delete(id) {
         Ok(()) => Ok(true),
-        Err(RepositoryError::ObjectNotFound { .. }) => Ok(false),
+        Err(RepositoryError::ObjectNotFound { .. }) if forced => Ok(false),
+        Err(RepositoryError::ObjectNotFound { .. }) => {
+            Err(CoreError::ChunkMissing(hex::encode(id)))
+        }
         Err(e) => Err(e.into()),
     }
 }

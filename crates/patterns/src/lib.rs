@@ -164,6 +164,30 @@ pub use pystr::normpath;
 /// Backtracking budget for one `re:` match (Python has none; see crate docs).
 const REGEX_BACKTRACK_LIMIT: usize = 50_000_000;
 
+/// borg's archive-name glob (`-a/--glob-archives`, `Archives.list(glob=)`):
+/// `re.match(shellpattern.translate(glob, match_end=r"\Z"), name)`, i.e.
+/// the whole name must match; no path normalisation as for `sh:` paths.
+#[derive(Debug, Clone)]
+pub struct ArchiveGlob(glob::Glob);
+
+impl ArchiveGlob {
+    /// Compile a glob.
+    pub fn new(pattern: &str) -> Result<ArchiveGlob, PatternError> {
+        let cps = pystr::from_str(pattern);
+        glob::shell(&cps)
+            .map(ArchiveGlob)
+            .map_err(|message| PatternError::Regex {
+                pattern: pattern.to_string(),
+                message,
+            })
+    }
+
+    /// Whether the whole of `name` matches.
+    pub fn matches(&self, name: &str) -> bool {
+        self.0.is_match(&pystr::from_str(name))
+    }
+}
+
 /// Errors from parsing patterns, pattern lines and pattern files.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PatternError {

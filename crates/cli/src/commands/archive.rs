@@ -93,7 +93,7 @@ pub(crate) fn open_cache(
 
 /// borg's progress messages when its cache transaction begins (lazily, at
 /// the first chunk reference).
-fn cache_transaction_messages(ctx: &Ctx) {
+pub(crate) fn cache_transaction_messages(ctx: &Ctx) {
     let m = crate::progress::Message::new(ctx.logger.json(), "cache.begin_transaction");
     for what in ["config", "chunks", "files"] {
         m.output(&format!("Initializing cache transaction: Reading {what}"));
@@ -785,20 +785,29 @@ pub fn extract(ctx: &Ctx, args: &ExtractArgs) -> anyhow::Result<u8> {
         &INTERRUPTED,
     )?;
     stdout.flush()?;
-    let mut rc = u8::from(warned);
+    let unmatched = unmatched_include_warnings(ctx, &matcher);
+    // Warnings of different kinds: borg's generic warning code.
+    let rc = if warned { 1 } else { unmatched };
+    session.close()?;
+    Ok(rc)
+}
+
+/// borg's `IncludePatternNeverMatchedWarning` for every include pattern
+/// that matched nothing; the rc for them (0 if none; 1, or 101 with
+/// `BORG_EXIT_CODES=modern`).
+pub(crate) fn unmatched_include_warnings(ctx: &Ctx, matcher: &PatternMatcher) -> u8 {
+    let mut any = false;
     for p in matcher.get_unmatched_include_patterns() {
-        let p = p.original();
         ctx.logger.log(
             LogLevel::Warning,
             "borg.archiver",
-            &format!("Include pattern '{p}' never matched."),
-            None,
+            &format!("Include pattern '{}' never matched.", p.original()),
+            Some("IncludePatternNeverMatchedWarning"),
             false,
         );
-        rc = 1;
+        any = true;
     }
-    session.close()?;
-    Ok(rc)
+    warning_rc(any, 101)
 }
 
 /// The archives selected by the filter options, sorted (borg's

@@ -4,8 +4,10 @@ pub mod archive;
 pub mod benchmark;
 pub mod check;
 pub mod compact;
+pub mod diff;
 pub mod init;
 pub mod locks;
+pub mod prune;
 pub mod recreate;
 
 use std::io::Write;
