@@ -11,6 +11,9 @@ use std::ffi::OsString;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+pub mod check;
+pub use check::CheckArgs;
+
 /// The borg release whose command line and formats oxiborg follows. It is
 /// what `--version` reports, because wrappers such as borgmatic read the
 /// second word of `borg --version` to choose the borg 1.x syntax.
@@ -145,7 +148,7 @@ pub enum Command {
 
     /// Initialize an empty repository.
     Init(InitArgs),
-    /// Check repository consistency (the repository part; archive checks are not implemented yet).
+    /// Verify repository.
     Check(CheckArgs),
     /// Compact segment files in the repository.
     Compact(CompactArgs),
@@ -197,26 +200,6 @@ pub struct InitArgs {
     #[arg(long)]
     pub make_parent_dirs: bool,
     /// Repository to create (default: $BORG_REPO).
-    #[arg(value_name = "REPOSITORY")]
-    pub repository: Option<String>,
-}
-
-/// `check`
-#[derive(Debug, Args, Clone)]
-pub struct CheckArgs {
-    /// Only perform repository checks.
-    #[arg(long)]
-    pub repository_only: bool,
-    /// Attempt to repair any inconsistencies found.
-    #[arg(long)]
-    pub repair: bool,
-    /// Work slower, but using less space (accepted and ignored, as by borg).
-    #[arg(long)]
-    pub save_space: bool,
-    /// Do only a partial repository check for at most SECONDS, resuming where the last one stopped.
-    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
-    pub max_duration: u64,
-    /// Repository to check (default: $BORG_REPO).
     #[arg(value_name = "REPOSITORY")]
     pub repository: Option<String>,
 }
