@@ -15,7 +15,8 @@ use crate::log::Logger;
 
 const REPAIR_WARNING: &str = "This is a potentially dangerous function.
 check --repair might lead to data loss (for kinds of corruption it is not
-capable of dealing with). BE VERY CAREFUL!";
+capable of dealing with). BE VERY CAREFUL!
+";
 
 /// The archive checker's messages come from borg's `borg.archive` logger.
 struct ArchiveLog(Logger);
