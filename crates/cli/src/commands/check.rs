@@ -61,17 +61,21 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> anyhow::Result<u8> {
             || f.glob_archives.is_some())
     {
         return Err(CliError::command(
-            "--repository-only contradicts --first, --last, --glob-archives, --prefix and --verify-data arguments.",
+            "Command Error: --repository-only contradicts --first, --last, --glob-archives, --prefix and --verify-data arguments.",
         )
         .into());
     }
     if args.repair && args.max_duration > 0 {
-        return Err(CliError::command("--repair does not allow --max-duration argument.").into());
+        return Err(CliError::command(
+            "Command Error: --repair does not allow --max-duration argument.",
+        )
+        .into());
     }
     if args.max_duration > 0 && !args.repository_only {
-        return Err(
-            CliError::command("--repository-only is required for --max-duration support.").into(),
-        );
+        return Err(CliError::command(
+            "Command Error: --repository-only is required for --max-duration support.",
+        )
+        .into());
     }
     if !args.archives_only {
         let max = (args.max_duration > 0).then(|| Duration::from_secs(args.max_duration));
