@@ -459,6 +459,7 @@ impl<'r> ArchiveChecker<'r> {
         let mut errors = 0usize;
         let mut defect: Vec<Id> = Vec::new();
         let mut marker: Option<Id> = None;
+        let mut shown = 0usize;
         loop {
             let ids = self.repo().scan(Some(VERIFY_SCAN_LIMIT), marker.as_ref())?;
             let Some(last) = ids.last() else { break };
@@ -471,9 +472,10 @@ impl<'r> ArchiveChecker<'r> {
             for (id, got) in ids.iter().zip(batch) {
                 rep.progress(
                     "check.verify_data",
-                    (count_segments - ids.len()) as u64,
-                    count_index as u64,
+                    shown as u64,
+                    count_index.max(shown + 1) as u64,
                 );
+                shown += 1;
                 match got {
                     Err(e) => {
                         self.error_found = true;
@@ -502,6 +504,7 @@ impl<'r> ArchiveChecker<'r> {
                 }
             }
         }
+        rep.progress("check.verify_data", shown as u64, shown as u64);
         if count_index != count_segments {
             rep.error("Repo/Chunks index object count vs. segment files object count mismatch.");
             rep.error(&format!(
@@ -641,6 +644,7 @@ impl<'r> ArchiveChecker<'r> {
             }
             manifest.set_archive(name, *id, time);
         }
+        rep.progress("check.rebuild_manifest", total, total);
         rep.info("Manifest rebuild complete.");
         if !self.repair {
             rep.warning("The rebuilt manifest will only be committed when using --repair!");
@@ -1043,6 +1047,7 @@ impl<'r> ArchiveChecker<'r> {
                 .unwrap_or_else(|_| t.time.clone());
             self.manifest.set_archive(t.name.clone(), new_id, time);
         }
+        rep.progress("check.rebuild_refcounts", total as u64, total as u64);
         Ok(())
     }
 

@@ -18,24 +18,88 @@ check --repair might lead to data loss (for kinds of corruption it is not
 capable of dealing with). BE VERY CAREFUL!
 ";
 
-/// The archive checker's messages come from borg's `borg.archive` logger.
-struct ArchiveLog(Logger);
+/// The archive checker's messages come from borg's `borg.archive` logger;
+/// with `--progress` its phases show borg's percentage indicators.
+struct ArchiveLog {
+    logger: Logger,
+    progress: bool,
+    current: std::sync::Mutex<Option<(&'static str, crate::progress::Percent)>>,
+}
+
+fn archives_msg(pct: f64, _: Option<&str>) -> String {
+    format!("Checking archives {pct:3.1}%")
+}
+
+fn verify_msg(pct: f64, _: Option<&str>) -> String {
+    format!("Verifying data {pct:6.2}%")
+}
+
+fn rebuild_msg(pct: f64, _: Option<&str>) -> String {
+    format!("Rebuilding manifest {pct:6.2}%")
+}
+
+impl ArchiveLog {
+    fn new(ctx: &Ctx) -> Self {
+        ArchiveLog {
+            logger: ctx.logger.clone(),
+            progress: ctx.progress,
+            current: std::sync::Mutex::new(None),
+        }
+    }
+}
 
 impl Reporter for ArchiveLog {
     fn warning(&self, msg: &str) {
-        self.0
+        self.logger
             .log(LogLevel::Warning, "borg.archive", msg, None, false);
     }
     fn error(&self, msg: &str) {
-        self.0
+        self.logger
             .log(LogLevel::Error, "borg.archive", msg, None, false);
     }
     fn info(&self, msg: &str) {
-        self.0.log(LogLevel::Info, "borg.archive", msg, None, false);
+        self.logger
+            .log(LogLevel::Info, "borg.archive", msg, None, false);
     }
     fn debug(&self, msg: &str) {
-        self.0
+        self.logger
             .log(LogLevel::Debug, "borg.archive", msg, None, false);
+    }
+    /// Called with 0, 1, 2, ... for each step of a phase, then with
+    /// `current == total` when it ends (borg's `pi.show()` / `pi.finish()`).
+    fn progress(&self, msgid: &str, current: u64, total: u64) {
+        type Format = fn(f64, Option<&str>) -> String;
+        if !self.progress {
+            return;
+        }
+        let (id, step, format): (&'static str, f64, Format) = match msgid {
+            "check.rebuild_refcounts" => ("check.rebuild_refcounts", 0.1, archives_msg),
+            "check.verify_data" => ("check.verify_data", 0.01, verify_msg),
+            "check.rebuild_manifest" => ("check.rebuild_manifest", 0.01, rebuild_msg),
+            _ => return,
+        };
+        let Ok(mut cur) = self.current.lock() else {
+            return;
+        };
+        if current >= total {
+            if let Some((_, mut p)) = cur.take() {
+                p.finish();
+            }
+            return;
+        }
+        if cur.as_ref().is_none_or(|(m, _)| *m != id) {
+            if let Some((_, mut p)) = cur.take() {
+                p.finish();
+            }
+            let json = self.logger.json();
+            *cur = Some((
+                id,
+                crate::progress::Percent::new(json, id, step, total, format),
+            ));
+        }
+        if let Some((_, p)) = cur.as_mut() {
+            p.show(1, None);
+        }
     }
 }
 
@@ -87,7 +151,7 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> anyhow::Result<u8> {
     }
     let mut rc = 0;
     if !args.repository_only {
-        let log = ArchiveLog(ctx.logger.clone());
+        let log = ArchiveLog::new(ctx);
         let dirs = borg_dirs();
         let mut pass = EnvPassphrase::default();
         let ok = {
