@@ -548,6 +548,50 @@ fn check_of_healthy_repositories_and_options_match_borg() {
         b.args(&args).arg(r);
         ok(b, "borg check of oxiborg's repository");
     }
+    // oxiborg's cache after oxiborg's repair: a chunk lost, patched, then
+    // backed up again by oxiborg (its cache must not believe the lost
+    // chunk is still there), healed by oxiborg; borg agrees throughout.
+    mutate(o, &repo, &["kill", "one", "data/big", "0"]);
+    let mut x = ox(&base);
+    x.args(["check", "--repair", r]);
+    let x = ok(x, "oxiborg check --repair");
+    assert!(
+        x.stderr.contains("Replacing with all-zero chunk."),
+        "{}",
+        x.show()
+    );
+    let mut c = ox(&base);
+    c.current_dir(&f.src)
+        .args(["create", &format!("{r}::two"), "data"]);
+    ok(c, "oxiborg create after repair");
+    let mut b = borg(o, &base);
+    b.args(["check", "-v", r]);
+    let b = ok(b, "borg check after oxiborg's repair and create");
+    assert!(
+        b.stderr
+            .contains("Missing file chunk would be healed with --repair!"),
+        "{}",
+        b.show()
+    );
+    let mut x = ox(&base);
+    x.args(["check", "-v", "--repair", r]);
+    let x = ok(x, "oxiborg check --repair (heal)");
+    assert!(
+        x.stderr
+            .contains("Completely healed previously damaged file!"),
+        "{}",
+        x.show()
+    );
+    let mut b = borg(o, &base);
+    b.args(["check", "-v", "--verify-data", r]);
+    let b = ok(b, "borg check after healing");
+    assert!(!b.stderr.contains("missing"), "{}", b.show());
+    let (rc, _, files) = extract(o, &base, &repo, "one");
+    assert_eq!(rc, Some(0));
+    assert_eq!(
+        files.get("data/big"),
+        Some(&std::fs::read(f.src.join("data/big")).unwrap())
+    );
     d.finish("check_of_healthy_repositories_and_options_match_borg");
 }
 
