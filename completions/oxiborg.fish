@@ -39,7 +39,7 @@ complete -c oxiborg -n "__fish_oxiborg_needs_command" -s V -l version -d 'Print 
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "benchmark" -d 'Benchmark command'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "init" -d 'Initialize an empty repository'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "check" -d 'Check repository consistency (the repository part; archive checks are not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "check" -d 'Verify repository'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "compact" -d 'Compact segment files in the repository'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "break-lock" -d 'Break the repository lock (e.g. in case it was left by a dead borg)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "with-lock" -d 'Run a user command with the repository lock held'
@@ -127,10 +127,17 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l show-version -d
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l show-rc -d 'Show/log the return code (rc)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l max-duration -d 'Do only a partial repository check for at most SECONDS, resuming where the last one stopped' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l max-duration -d 'Do only a partial repo check for max. SECONDS seconds (Default: unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -s P -l prefix -d 'Only consider archive names starting with this prefix (deprecated)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -s a -l glob-archives -d 'Only consider archive names matching the glob' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l sort-by -d 'Comma-separated list of sorting keys; valid keys are: timestamp, archive, name, id' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l first -d 'Consider first N archives after other filters were applied' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l last -d 'Consider last N archives after other filters were applied' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l repository-only -d 'Only perform repository checks'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l archives-only -d 'Only perform archives checks'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l verify-data -d 'Perform cryptographic archive data integrity verification (conflicts with --repository-only)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l repair -d 'Attempt to repair any inconsistencies found'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l save-space -d 'Work slower, but using less space (accepted and ignored, as by borg)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l critical -d 'Work on log level CRITICAL'
@@ -548,7 +555,7 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -s p -l progres
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "benchmark" -d 'Benchmark command'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "init" -d 'Initialize an empty repository'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "check" -d 'Check repository consistency (the repository part; archive checks are not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "check" -d 'Verify repository'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "compact" -d 'Compact segment files in the repository'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "break-lock" -d 'Break the repository lock (e.g. in case it was left by a dead borg)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help" -f -a "with-lock" -d 'Run a user command with the repository lock held'

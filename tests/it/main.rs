@@ -2,6 +2,7 @@
 
 mod archives;
 mod bench_crud;
+mod check_archives;
 mod common;
 mod create_options;
 mod diff;

@@ -17,6 +17,8 @@ pub mod diff;
 pub mod prune;
 pub use diff::DiffArgs;
 pub use prune::PruneArgs;
+pub mod check;
+pub use check::CheckArgs;
 
 /// The borg release whose command line and formats oxiborg follows. It is
 /// what `--version` reports, because wrappers such as borgmatic read the
@@ -166,7 +168,7 @@ pub enum Command {
 
     /// Initialize an empty repository.
     Init(InitArgs),
-    /// Check repository consistency (the repository part; archive checks are not implemented yet).
+    /// Verify repository.
     Check(CheckArgs),
     /// Compact segment files in the repository.
     Compact(CompactArgs),
@@ -226,26 +228,6 @@ pub struct InitArgs {
     #[arg(long)]
     pub make_parent_dirs: bool,
     /// Repository to create (default: $BORG_REPO).
-    #[arg(value_name = "REPOSITORY")]
-    pub repository: Option<String>,
-}
-
-/// `check`
-#[derive(Debug, Args, Clone)]
-pub struct CheckArgs {
-    /// Only perform repository checks.
-    #[arg(long)]
-    pub repository_only: bool,
-    /// Attempt to repair any inconsistencies found.
-    #[arg(long)]
-    pub repair: bool,
-    /// Work slower, but using less space (accepted and ignored, as by borg).
-    #[arg(long)]
-    pub save_space: bool,
-    /// Do only a partial repository check for at most SECONDS, resuming where the last one stopped.
-    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
-    pub max_duration: u64,
-    /// Repository to check (default: $BORG_REPO).
     #[arg(value_name = "REPOSITORY")]
     pub repository: Option<String>,
 }

@@ -142,13 +142,14 @@ impl PassphraseSource for EnvPassphrase {
 /// borg's `yes()` for a `*_I_KNOW_WHAT_I_AM_DOING` variable: only `YES` from
 /// the environment or typed at the terminal counts.
 pub fn confirm_dangerous(env: &str, message: &str) -> bool {
-    eprintln!("{message}");
+    // borg's `yes()`: the prompt, then the answer taken from the
+    // environment on the same line.
+    eprint!("{message}\nType 'YES' if you understand this and want to continue: ");
     if let Some(v) = var(env) {
         let v = v.to_string_lossy().into_owned();
         eprintln!("{v} (from {env})");
         return v == "YES";
     }
-    eprint!("Type 'YES' if you understand this and want to continue: ");
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).is_ok()
         && answer.trim_end_matches(['\r', '\n']) == "YES"

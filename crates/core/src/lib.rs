@@ -9,6 +9,7 @@
 
 mod archives;
 mod cache;
+mod check;
 mod create;
 mod diff;
 mod dirs;
@@ -33,6 +34,7 @@ pub use archives::{
 pub use cache::{
     build_archive_index, Cache, CacheDir, CacheOptions, FileCacheEntry, FilesCache, FilesCacheMode,
 };
+pub use check::{borg_error_text, ArchiveCheckOptions, ArchiveChecker, CheckTarget, KeySource};
 pub use create::{
     create, format_chunker_params, make_path_safe, normpath, CreateObserver, CreateOptions,
     CreateOutcome, FilesChanged, Input, InputCheck, Source, Stats,

@@ -66,6 +66,8 @@ pub(crate) fn check(
         .collect();
     let total = segs.len() as u64;
     let mut stopped_early = false;
+    // borg names the last segment file it iterated (also one it skipped).
+    let last_segment = list_segments(repo.store.as_ref())?.last().map(|(n, _)| *n);
     for (i, (n, name)) in segs.into_iter().enumerate() {
         rep.progress("repository.check", i as u64, total);
         if partial && max_duration.is_some_and(|d| started.elapsed() > d) {
@@ -80,7 +82,7 @@ pub(crate) fn check(
         let mut bytes = repo.store.read(&name)?.unwrap_or_default();
         if let Err(e) = segment::parse_segment(&bytes, n, false) {
             errors = true;
-            rep.error(&format!("Error reading segment {n}: {e}"));
+            rep.error(&e.to_string());
             if !repair {
                 continue;
             }
@@ -109,38 +111,52 @@ pub(crate) fn check(
         return Ok(!errors);
     }
 
+    if let Some(last) = last_segment {
+        rep.info(&format!("finished segment check at segment {last}"));
+    }
     if repair && repo.segments_transaction_id()?.is_none() {
+        errors = true;
+        rep.error(&format!("Adding commit tag to segment {tid}"));
         // Nothing committed at all: commit what was recovered.
         let seg = repo.writer.write_commit(repo.store.as_ref(), false)?;
         repo.segments.insert(seg, 0);
         repo.compact.insert(seg, segment::HEADER_SIZE as u64);
     }
+    rep.info("Starting repository index check");
     if !repair {
         if let Some(cur) = current_index {
             let rebuilt = repo.index.as_ref().map(|i| i.entries()).unwrap_or_default();
             if rebuilt.len() != cur.len() {
                 errors = true;
-                rep.error(&format!("Index object count mismatch. committed index: {} objects, rebuilt index: {} objects", cur.len(), rebuilt.len()));
+                rep.error("Index object count mismatch.");
+                rep.error(&format!("committed index: {} objects", cur.len()));
+                rep.error(&format!("rebuilt index:   {} objects", rebuilt.len()));
+            } else {
+                rep.info("Index object count match.");
             }
-            for (id, s, o) in &rebuilt {
-                if cur.get(id) != Some((*s, *o)) {
+            let show = |v: Option<(u32, u32)>| match v {
+                Some((s, o)) => format!("({s}, {o})"),
+                None => "<not found>".to_string(),
+            };
+            let mut line =
+                |id: &[u8; 32], rebuilt: Option<(u32, u32)>, committed: Option<(u32, u32)>| {
                     errors = true;
                     rep.error(&format!(
-                        "Index mismatch for key {}. {:?} != {:?}",
+                        "ID: {:<64} rebuilt index: {:<16} committed index: {:<16}",
                         hex::encode(id),
-                        cur.get(id),
-                        (s, o)
+                        show(rebuilt),
+                        show(committed)
                     ));
+                };
+            for (id, s, o) in &rebuilt {
+                let committed = cur.get(id);
+                if committed != Some((*s, *o)) {
+                    line(id, Some((*s, *o)), committed);
                 }
             }
             for (id, s, o) in cur.entries() {
                 if repo.index.as_ref().and_then(|i| i.get(&id)).is_none() {
-                    errors = true;
-                    rep.error(&format!(
-                        "Index mismatch for key {}. {:?} != None",
-                        hex::encode(id),
-                        (s, o)
-                    ));
+                    line(&id, None, Some((s, o)));
                 }
             }
         }
@@ -149,11 +165,10 @@ pub(crate) fn check(
         repo.write_index(t)?;
     }
     repo.rollback_txn();
-    if errors {
-        rep.error(&format!(
-            "Finished full repository check, errors found{}.",
-            if repair { " (repaired)" } else { "" }
-        ));
+    if errors && repair {
+        rep.info("Finished full repository check, errors found and repaired.");
+    } else if errors {
+        rep.error("Finished full repository check, errors found.");
     } else {
         rep.info("Finished full repository check, no problems found.");
     }

@@ -91,7 +91,7 @@ pub enum RepositoryError {
         available: u64,
     },
     /// `IntegrityError` in a segment entry.
-    #[error("Data integrity error: segment {segment} at offset {offset}: {reason}")]
+    #[error("Data integrity error: {reason} [segment {segment}, offset {offset}]")]
     Integrity {
         /// The segment number.
         segment: u32,

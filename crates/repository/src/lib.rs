@@ -45,6 +45,8 @@ pub trait Reporter: Send + Sync {
     fn error(&self, msg: &str);
     /// An informational message.
     fn info(&self, msg: &str);
+    /// A debugging message (borg logs it at DEBUG).
+    fn debug(&self, _msg: &str) {}
     /// Progress of operation `msgid` (e.g. `repository.check`).
     fn progress(&self, _msgid: &str, _current: u64, _total: u64) {}
 }

@@ -563,7 +563,7 @@ mod tests {
         let mut bad = seg.clone();
         bad[8 + 43] ^= 1;
         let e = parse_segment(&bad, 3, false).unwrap_err().to_string();
-        assert!(e.contains("segment 3 at offset 8"), "{e}");
+        assert!(e.contains("[segment 3, offset 8]"), "{e}");
         assert!(!is_committed(&bad) || bad.ends_with(&COMMIT_ENTRY));
         let rec = recover(&bad);
         let entries = parse_segment(&rec, 3, false).unwrap();

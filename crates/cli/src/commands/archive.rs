@@ -817,6 +817,15 @@ pub fn select_archives(
     f: &ArchiveFilterArgs,
     consider_checkpoints: bool,
 ) -> anyhow::Result<Vec<ArchiveRow>> {
+    select_archives_in(session.manifest(), f, consider_checkpoints)
+}
+
+/// [`select_archives`] on a manifest (e.g. one `check` rebuilt).
+pub fn select_archives_in(
+    manifest: &oxiborg_format::Manifest,
+    f: &ArchiveFilterArgs,
+    consider_checkpoints: bool,
+) -> anyhow::Result<Vec<ArchiveRow>> {
     if f.prefix.is_some() && f.glob_archives.is_some() {
         return Err(usage("--prefix and --glob-archives are mutually exclusive").into());
     }
@@ -836,7 +845,7 @@ pub fn select_archives(
         None => None,
     };
     let mut rows: Vec<ArchiveRow> = Vec::new();
-    for (name, a) in &session.manifest().archives {
+    for (name, a) in &manifest.archives {
         let name_s = String::from_utf8_lossy(name).into_owned();
         if !consider_checkpoints && is_checkpoint(&name_s) {
             continue;
