@@ -7,4 +7,5 @@ mod create_options;
 mod faults;
 mod objects;
 mod progress;
+mod tar;
 mod tree;

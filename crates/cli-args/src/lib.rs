@@ -11,6 +11,9 @@ use std::ffi::OsString;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+pub mod tar;
+pub use tar::{ExportTarArgs, ImportTarArgs};
+
 /// The borg release whose command line and formats oxiborg follows. It is
 /// what `--version` reports, because wrappers such as borgmatic read the
 /// second word of `borg --version` to choose the borg 1.x syntax.
@@ -165,6 +168,10 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Rename an existing archive.
     Rename(RenameArgs),
+    /// Create tarball from archive.
+    ExportTar(ExportTarArgs),
+    /// Create a backup archive from a tarball.
+    ImportTar(ImportTarArgs),
 
     /// A borg 1.4 command that oxiborg does not implement yet.
     #[command(flatten)]
@@ -639,11 +646,7 @@ pub enum Pending {
     /// Delete archives or a repository (not implemented yet).
     /// Find differences in archive contents (not implemented yet).
     Diff(Rest),
-    /// Create a tarball from an archive (not implemented yet).
-    ExportTar(Rest),
     /// Extract archive contents (not implemented yet).
-    /// Create a backup archive from a tarball (not implemented yet).
-    ImportTar(Rest),
     /// Show archive details such as disk space used (not implemented yet).
     /// Manage a keyfile or repokey of a repository (not implemented yet).
     Key(Rest),
@@ -672,8 +675,6 @@ impl Pending {
             Pending::Config(_) => "config",
             Pending::Debug(_) => "debug",
             Pending::Diff(_) => "diff",
-            Pending::ExportTar(_) => "export-tar",
-            Pending::ImportTar(_) => "import-tar",
             Pending::Key(_) => "key",
             Pending::Mount(_) => "mount",
             Pending::Prune(_) => "prune",

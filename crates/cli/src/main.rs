@@ -116,6 +116,8 @@ fn run(ctx: &commands::Ctx, command: Option<Command>) -> anyhow::Result<u8> {
         Some(Command::Info(a)) => commands::archive::info(ctx, &a),
         Some(Command::Delete(a)) => commands::archive::delete(ctx, &a),
         Some(Command::Rename(a)) => commands::archive::rename(ctx, &a),
+        Some(Command::ExportTar(a)) => commands::tar::export_tar(ctx, &a),
+        Some(Command::ImportTar(a)) => commands::tar::import_tar(ctx, &a),
         Some(Command::NotYetImplemented(p)) => Err(not_yet(p.name()).into()),
     }
 }

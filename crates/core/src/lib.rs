@@ -12,6 +12,7 @@ mod cache;
 mod create;
 mod dirs;
 mod error;
+mod export_tar;
 mod extract;
 mod init;
 mod keys;
@@ -36,6 +37,7 @@ pub use create::{
 };
 pub use dirs::BorgDirs;
 pub use error::{CoreError, Result};
+pub use export_tar::{export_tar, ExportObserver, ExportOptions};
 pub use extract::{decode_parallel, extract, strip_components, ExtractObserver, ExtractOptions};
 pub use init::{canonical_local_path, init, InitOptions, InitOutcome};
 pub use keys::{create_key, load_key, KeyLocation};

@@ -61,7 +61,11 @@ pub fn open_session(
     )?)
 }
 
-fn open_cache(ctx: &Ctx, session: &mut Session, load_files: bool) -> anyhow::Result<Cache> {
+pub(crate) fn open_cache(
+    ctx: &Ctx,
+    session: &mut Session,
+    load_files: bool,
+) -> anyhow::Result<Cache> {
     let ttl = std::env::var("BORG_FILES_CACHE_TTL")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -89,7 +93,7 @@ fn open_cache(ctx: &Ctx, session: &mut Session, load_files: bool) -> anyhow::Res
 
 /// borg's progress messages when its cache transaction begins (lazily, at
 /// the first chunk reference).
-fn cache_transaction_messages(ctx: &Ctx) {
+pub(crate) fn cache_transaction_messages(ctx: &Ctx) {
     let m = crate::progress::Message::new(ctx.logger.json(), "cache.begin_transaction");
     for what in ["config", "chunks", "files"] {
         m.output(&format!("Initializing cache transaction: Reading {what}"));
@@ -98,7 +102,7 @@ fn cache_transaction_messages(ctx: &Ctx) {
 }
 
 /// Save the cache (borg's `Cache.commit`, with its progress messages).
-fn commit_cache(ctx: &Ctx, cache: &mut Cache, session: &Session) -> anyhow::Result<()> {
+pub(crate) fn commit_cache(ctx: &Ctx, cache: &mut Cache, session: &Session) -> anyhow::Result<()> {
     let m = ctx
         .progress
         .then(|| crate::progress::Message::new(ctx.logger.json(), "cache.commit"));
@@ -122,7 +126,7 @@ fn commit_cache(ctx: &Ctx, cache: &mut Cache, session: &Session) -> anyhow::Resu
 /// `R` lines. Unlike borg, options are applied grouped by kind
 /// (`--exclude`, `--exclude-from`, `--pattern`, `--patterns-from`), not in
 /// command-line order.
-fn build_matcher(
+pub(crate) fn build_matcher(
     p: &PatternArgs,
     paths: &[OsString],
     for_extract: bool,
@@ -160,26 +164,26 @@ fn build_matcher(
     }
 }
 
-fn usage(e: impl std::fmt::Display) -> CliError {
+pub(crate) fn usage(e: impl std::fmt::Display) -> CliError {
     CliError::usage(e.to_string())
 }
 
-fn archive_name(loc: &Location) -> anyhow::Result<String> {
+pub(crate) fn archive_name(loc: &Location) -> anyhow::Result<String> {
     loc.archive
         .clone()
         .ok_or_else(|| CliError::usage("an archive name is required (REPOSITORY::ARCHIVE)").into())
 }
 
-struct CliObserver<'a> {
-    ctx: &'a Ctx,
-    list: bool,
-    filter: Option<String>,
+pub(crate) struct CliObserver<'a> {
+    pub(crate) ctx: &'a Ctx,
+    pub(crate) list: bool,
+    pub(crate) filter: Option<String>,
     /// The first warning's modern exit code (0: none yet).
-    code: std::sync::atomic::AtomicU8,
+    pub(crate) code: std::sync::atomic::AtomicU8,
     /// `--progress`.
-    progress: Option<crate::progress::ArchiveProgress>,
+    pub(crate) progress: Option<crate::progress::ArchiveProgress>,
     /// Whether the cache-transaction messages were shown.
-    transaction_shown: std::sync::atomic::AtomicBool,
+    pub(crate) transaction_shown: std::sync::atomic::AtomicBool,
 }
 
 impl CreateObserver for CliObserver<'_> {
@@ -630,7 +634,7 @@ fn eval_escapes(s: &str) -> String {
 
 /// rc of a command that finished with or without warnings: 1, or with
 /// `BORG_EXIT_CODES=modern` the first warning's specific code.
-fn warning_rc(warnings: bool, code: u8) -> u8 {
+pub(crate) fn warning_rc(warnings: bool, code: u8) -> u8 {
     let modern =
         crate::exit::ExitMode::from_env_value(std::env::var("BORG_EXIT_CODES").ok().as_deref())
             == crate::exit::ExitMode::Modern;

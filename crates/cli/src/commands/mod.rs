@@ -6,6 +6,7 @@ pub mod check;
 pub mod compact;
 pub mod init;
 pub mod locks;
+pub mod tar;
 
 use std::io::Write;
 use std::sync::Arc;
