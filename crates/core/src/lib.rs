@@ -14,6 +14,7 @@ mod dirs;
 mod error;
 mod export_tar;
 mod extract;
+mod import_tar;
 mod init;
 mod keys;
 mod manifest;
@@ -32,13 +33,15 @@ pub use cache::{
     build_archive_index, Cache, CacheDir, CacheOptions, FileCacheEntry, FilesCache, FilesCacheMode,
 };
 pub use create::{
-    create, format_chunker_params, make_path_safe, normpath, CreateObserver, CreateOptions,
-    CreateOutcome, FilesChanged, Input, InputCheck, Source, Stats,
+    create, create_entries, format_chunker_params, make_path_safe, normpath, CreateObserver,
+    CreateOptions, CreateOutcome, Entry, EntrySource, FilesChanged, Input, InputCheck, Source,
+    Stats,
 };
 pub use dirs::BorgDirs;
 pub use error::{CoreError, Result};
 pub use export_tar::{export_tar, ExportObserver, ExportOptions};
 pub use extract::{decode_parallel, extract, strip_components, ExtractObserver, ExtractOptions};
+pub use import_tar::TarEntries;
 pub use init::{canonical_local_path, init, InitOptions, InitOutcome};
 pub use keys::{create_key, load_key, KeyLocation};
 pub use manifest::{

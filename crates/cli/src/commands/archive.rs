@@ -196,7 +196,8 @@ impl CreateObserver for CliObserver<'_> {
                 return;
             }
         }
-        let path = String::from_utf8_lossy(path);
+        let raw = path;
+        let path = String::from_utf8_lossy(raw);
         if self.ctx.logger.json() {
             let line = serde_json::json!({"type": "file_status", "status": status.to_string(), "path": path});
             self.ctx.logger.raw_json(&line.to_string());
@@ -204,7 +205,8 @@ impl CreateObserver for CliObserver<'_> {
             self.ctx.logger.log(
                 LogLevel::Info,
                 "borg.output.list",
-                &format!("{status} {path}"),
+                // borg's `remove_surrogates`: undecodable bytes show as `?`.
+                &format!("{status} {}", crate::output::lossy(raw)),
                 None,
                 true,
             );

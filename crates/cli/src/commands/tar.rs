@@ -3,15 +3,21 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::os::unix::ffi::OsStrExt;
+use std::io::{BufWriter, Read, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
 
-use oxiborg_cli_args::{ExportTarArgs, LogLevel};
-use oxiborg_core::{ExportObserver, ExportOptions};
-use oxiborg_format::Operation;
+use oxiborg_cli_args::{ExportTarArgs, ImportTarArgs, LogLevel};
+use oxiborg_core::{
+    CreateOptions, ExportObserver, ExportOptions, FilesCacheMode, FilesChanged, MetaOptions,
+};
+use oxiborg_format::{Compressor, Operation};
 
-use super::archive::{archive_name, build_matcher, open_session, usage, warning_rc, INTERRUPTED};
+use super::archive::{
+    archive_name, build_matcher, cache_transaction_messages, commit_cache, open_cache,
+    open_session, usage, warning_rc, CliObserver, CHECKPOINT_ON_SIGINT, INTERRUPTED, SIGINT,
+};
 use super::Ctx;
 use crate::exit::{class, CliError};
 use crate::location::parse;
@@ -318,7 +324,181 @@ pub fn export_tar(ctx: &Ctx, args: &ExportTarArgs) -> anyhow::Result<u8> {
     Ok(warning_rc(warnings, 0))
 }
 
+/// borg's `Highlander` action: an option given again is refused unless
+/// its value so far is still the default.
+fn highlander<'a>(name: &str, given: &'a [String], default: &'a str) -> anyhow::Result<&'a str> {
+    let mut value = default;
+    for (i, v) in given.iter().enumerate() {
+        if i > 0 && value != default {
+            return Err(usage(format!("argument {name}: There can be only one.")).into());
+        }
+        value = v;
+    }
+    Ok(value)
+}
+
+/// Open `name` for reading (`-`: stdin), like borg's `dash_open`.
+fn open_input(name: &OsString) -> anyhow::Result<Option<File>> {
+    if name.as_bytes() == b"-" {
+        return Ok(None);
+    }
+    File::open(name).map(Some).map_err(|e| {
+        CliError {
+            class: class::ERROR,
+            message: format!(
+                "[Errno {}] {}: '{}'",
+                e.raw_os_error().unwrap_or(0),
+                e.to_string().split(" (os error").next().unwrap_or_default(),
+                name.to_string_lossy()
+            ),
+        }
+        .into()
+    })
+}
+
 /// `oxiborg import-tar`.
-pub fn import_tar(_ctx: &Ctx, _args: &oxiborg_cli_args::ImportTarArgs) -> anyhow::Result<u8> {
-    Err(usage("import-tar is not implemented yet").into())
+pub fn import_tar(ctx: &Ctx, args: &ImportTarArgs) -> anyhow::Result<u8> {
+    let loc = parse(Some(&args.archive))?;
+    let name = crate::placeholders::expand(&archive_name(&loc)?)?;
+    let comment = crate::placeholders::expand(&args.comment)?;
+    let tar_filter = highlander("--tar-filter", &args.tar_filter, "auto")?;
+    let list_filter = highlander("--filter", &args.filter, "")?;
+    let chunker = highlander(
+        "--chunker-params",
+        &args.chunker_params,
+        "buzhash,19,23,21,4095",
+    )?;
+    let compression = oxiborg_format::CompressionSpec::parse(&args.compression).map_err(usage)?;
+    let chunker_params: oxiborg_chunker::ChunkerParams = chunker.parse().map_err(usage)?;
+    let timestamp = match &args.timestamp {
+        None => None,
+        Some(t) => Some(crate::output::parse_timestamp_arg(t).map_err(usage)?),
+    };
+    let mut session = open_session(ctx, &loc, true, Operation::Write)?;
+    let mut cache = open_cache(ctx, &mut session, true)?;
+    let filter_cmd = choose_filter(tar_filter, args.tarfile.as_bytes(), true);
+    let file = open_input(&args.tarfile)?;
+    let (filter, input): (Option<Filter>, Box<dyn Read + Send>) = match (&filter_cmd, file) {
+        (Some(cmd), file) => {
+            let stdin = match file {
+                Some(f) => Stdio::from(f),
+                None => Stdio::inherit(),
+            };
+            let mut f = Filter::spawn(ctx, cmd, stdin, Stdio::piped())?;
+            let out = f
+                .take_stdout()
+                .ok_or_else(|| usage("the filter has no stdout"))?;
+            (Some(f), Box::new(out))
+        }
+        (None, Some(file)) => (
+            None,
+            Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
+        ),
+        (None, None) => (
+            None,
+            Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin())),
+        ),
+    };
+    let mut entries = oxiborg_core::TarEntries::new(input, args.ignore_zeros);
+    let opts = CreateOptions {
+        name: name.as_bytes().to_vec(),
+        comment: comment.into_bytes(),
+        timestamp,
+        compressor: Compressor::new(compression),
+        chunker_params,
+        files_cache_mode: FilesCacheMode::parse("disabled").map_err(usage)?,
+        files_changed: FilesChanged::Disabled,
+        meta: MetaOptions::default(),
+        one_file_system: false,
+        exclude_caches: false,
+        exclude_if_present: Vec::new(),
+        keep_exclude_tags: false,
+        dry_run: false,
+        cmdline: std::env::args_os().map(|a| a.into_vec()).collect(),
+        hostname: crate::placeholders::hostname().into_bytes(),
+        username: crate::placeholders::username().into_bytes(),
+        cwd: std::env::current_dir()?,
+        threads: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+        skip_inodes: Vec::new(),
+        checkpoint_interval: (args.checkpoint_interval > 0)
+            .then(|| std::time::Duration::from_secs(args.checkpoint_interval)),
+    };
+    let observer = CliObserver {
+        ctx,
+        list: args.list,
+        filter: (!list_filter.is_empty()).then(|| list_filter.to_string()),
+        code: std::sync::atomic::AtomicU8::new(0),
+        progress: ctx
+            .progress
+            .then(|| crate::progress::ArchiveProgress::new(ctx.logger.json(), false)),
+        transaction_shown: std::sync::atomic::AtomicBool::new(false),
+    };
+    CHECKPOINT_ON_SIGINT.store(true, Ordering::SeqCst);
+    let out = oxiborg_core::create_entries(
+        &mut session,
+        &mut cache,
+        &mut entries,
+        &opts,
+        &observer,
+        &INTERRUPTED,
+        &SIGINT,
+    );
+    CHECKPOINT_ON_SIGINT.store(false, Ordering::SeqCst);
+    drop(entries);
+    if let Some(p) = &observer.progress {
+        if out.is_ok() {
+            p.finish();
+            if !observer.transaction_shown.swap(true, Ordering::SeqCst) {
+                cache_transaction_messages(ctx);
+            }
+        }
+    }
+    let out = match (out, filter) {
+        (Ok(o), Some(f)) => {
+            // The archive is saved; borg checks the filter afterwards.
+            commit_cache(ctx, &mut cache, &session)?;
+            f.wait()?;
+            o
+        }
+        (Ok(o), None) => {
+            commit_cache(ctx, &mut cache, &session)?;
+            o
+        }
+        (Err(e), f) => {
+            if let Some(f) = f {
+                f.kill();
+            }
+            return Err(match e {
+                // Python's tarfile.ReadError, which borg does not catch.
+                oxiborg_core::CoreError::Tar(t) => CliError {
+                    class: class::ERROR,
+                    message: format!("tarfile.ReadError: {t}"),
+                }
+                .into(),
+                e => e.into(),
+            });
+        }
+    };
+    if args.json || args.stats {
+        let stats = crate::output::CreateStats::new(&session, &cache, &out);
+        if args.json {
+            super::print_out(&format!("{}\n", stats.json(&session)))?;
+        } else {
+            ctx.logger.log(
+                LogLevel::Info,
+                "borg.output.stats",
+                &stats.text(),
+                None,
+                true,
+            );
+        }
+    }
+    cache.close()?;
+    session.close()?;
+    Ok(warning_rc(
+        out.warnings,
+        observer.code.load(Ordering::SeqCst),
+    ))
 }
