@@ -19,10 +19,6 @@ const S_IFBLK: u32 = 0o060000;
 const S_IFCHR: u32 = 0o020000;
 const S_IFIFO: u32 = 0o010000;
 
-/// borg's `MAX_NS`: the largest timestamp it stores.
-const MAX_NS: i128 =
-    (((1i128 << 63) - 1 - 48 * 3600 * 1_000_000_000) / 1_000_000_000) * 1_000_000_000;
-
 type SharedReader = Arc<Mutex<TarReader<Box<dyn Read + Send>>>>;
 
 /// The objects of a tar stream, for [`crate::create_entries`].
@@ -166,7 +162,7 @@ impl EntrySource for TarEntries {
             .mtime
             .nanoseconds()
             .ok_or(CoreError::Tar(TarError::InvalidHeader("invalid mtime")))?
-            .clamp(0, MAX_NS);
+            .clamp(0, i128::from(oxiborg_fsmeta::MAX_NS));
         let mut item = Item::new(path, mtime);
         let mode = u32::try_from(t.mode).map_err(|_| invalid("mode"))?;
         item.mode = Some(mode | typebits);
