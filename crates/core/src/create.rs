@@ -572,7 +572,7 @@ enum JobKind {
     Stream(Input, Source),
     /// A file of an [`EntrySource`].
     Entry {
-        item: Item,
+        item: Box<Item>,
         status: char,
         display: Vec<u8>,
         content: Box<dyn Read + Send>,
@@ -1203,7 +1203,7 @@ fn reader_worker(
                 display,
                 content,
             } => Processed::Read(ToRead {
-                item,
+                item: *item,
                 status,
                 display,
                 memo: None,
@@ -2207,7 +2207,7 @@ impl Walker<'_, '_, '_> {
                     content,
                 } => {
                     self.send(JobKind::Entry {
-                        item,
+                        item: Box::new(item),
                         status,
                         display,
                         content,

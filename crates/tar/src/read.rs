@@ -231,7 +231,7 @@ impl<R: Read> TarReader<R> {
             }
         }
         let entry = loop {
-            match self.from_stream() {
+            match self.read_member() {
                 Ok(e) => break Some(e),
                 Err(HeaderError::Eof) => {
                     if self.ignore_zeros {
@@ -277,7 +277,7 @@ impl<R: Read> TarReader<R> {
 
     /// Read a header block and process the member (Python's
     /// `fromtarfile` and `_proc_member`).
-    fn from_stream(&mut self) -> std::result::Result<Entry, HeaderError> {
+    fn read_member(&mut self) -> std::result::Result<Entry, HeaderError> {
         let buf = self.read_exact_or_short(BLOCKSIZE)?;
         let mut e = frombuf(&buf)?;
         match e.typeflag {
@@ -306,7 +306,7 @@ impl<R: Read> TarReader<R> {
     }
 
     fn subsequent(&mut self) -> std::result::Result<Entry, HeaderError> {
-        match self.from_stream() {
+        match self.read_member() {
             Ok(e) => Ok(e),
             Err(HeaderError::Empty) => Err(HeaderError::Subsequent("empty header")),
             Err(HeaderError::Truncated) => Err(HeaderError::Subsequent("truncated header")),
