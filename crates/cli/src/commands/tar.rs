@@ -360,7 +360,8 @@ fn open_input(name: &OsString) -> anyhow::Result<Option<File>> {
 pub fn import_tar(ctx: &Ctx, args: &ImportTarArgs) -> anyhow::Result<u8> {
     let loc = parse(Some(&args.archive))?;
     let name = crate::placeholders::expand(&archive_name(&loc)?)?;
-    let comment = crate::placeholders::expand(&args.comment)?;
+    // borg's import-tar --comment is a plain string (no placeholders).
+    let comment = args.comment.clone();
     let tar_filter = highlander("--tar-filter", &args.tar_filter, "auto")?;
     let list_filter = highlander("--filter", &args.filter, "")?;
     let chunker = highlander(
