@@ -203,7 +203,7 @@ _oxiborg() {
 
     case "${cmd}" in
         oxiborg)
-            opts="-v -p -V -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --version --help benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help"
+            opts="-v -p -V -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --version --help benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar config debug key mount serve umount upgrade help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -695,12 +695,40 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__export__subcmd__tar)
-            opts="-v -p -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            opts="-e -v -p -h --tar-filter --list --exclude --exclude-from --pattern --patterns-from --strip-components --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --tar-filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pattern)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --patterns-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --strip-components)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --umask)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -763,7 +791,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__help)
-            opts="benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff config debug export-tar import-tar key mount serve umount upgrade help"
+            opts="benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar config debug key mount serve umount upgrade help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1169,12 +1197,48 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__import__subcmd__tar)
-            opts="-v -p -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            opts="-s -c -C -v -p -h --tar-filter --stats --list --filter --json --ignore-zeros --comment --timestamp --checkpoint-interval --chunker-params --compression --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --tar-filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --comment)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timestamp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --checkpoint-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chunker-params)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --umask)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -12,4 +12,5 @@ mod objects;
 mod progress;
 mod prune;
 mod recreate;
+mod tar;
 mod tree;

@@ -19,6 +19,8 @@ pub use diff::DiffArgs;
 pub use prune::PruneArgs;
 pub mod check;
 pub use check::CheckArgs;
+pub mod tar;
+pub use tar::{ExportTarArgs, ImportTarArgs};
 
 /// The borg release whose command line and formats oxiborg follows. It is
 /// what `--version` reports, because wrappers such as borgmatic read the
@@ -196,6 +198,10 @@ pub enum Command {
     Prune(PruneArgs),
     /// Find differences in archive contents.
     Diff(DiffArgs),
+    /// Create tarball from archive.
+    ExportTar(ExportTarArgs),
+    /// Create a backup archive from a tarball.
+    ImportTar(ImportTarArgs),
 
     /// A borg 1.4 command that oxiborg does not implement yet.
     #[command(flatten)]
@@ -735,11 +741,7 @@ pub enum Pending {
     /// Debugging command (not implemented yet).
     Debug(Rest),
     /// Delete archives or a repository (not implemented yet).
-    /// Create a tarball from an archive (not implemented yet).
-    ExportTar(Rest),
     /// Extract archive contents (not implemented yet).
-    /// Create a backup archive from a tarball (not implemented yet).
-    ImportTar(Rest),
     /// Show archive details such as disk space used (not implemented yet).
     /// Manage a keyfile or repokey of a repository (not implemented yet).
     Key(Rest),
@@ -761,8 +763,6 @@ impl Pending {
         match self {
             Pending::Config(_) => "config",
             Pending::Debug(_) => "debug",
-            Pending::ExportTar(_) => "export-tar",
-            Pending::ImportTar(_) => "import-tar",
             Pending::Key(_) => "key",
             Pending::Mount(_) => "mount",
             Pending::Serve(_) => "serve",

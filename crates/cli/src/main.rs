@@ -120,6 +120,8 @@ fn run(ctx: &commands::Ctx, command: Option<Command>) -> anyhow::Result<u8> {
         Some(Command::Version(a)) => commands::version(&a),
         Some(Command::Prune(a)) => commands::prune::run(ctx, &a),
         Some(Command::Diff(a)) => commands::diff::run(ctx, &a),
+        Some(Command::ExportTar(a)) => commands::tar::export_tar(ctx, &a),
+        Some(Command::ImportTar(a)) => commands::tar::import_tar(ctx, &a),
         Some(Command::NotYetImplemented(p)) => Err(not_yet(p.name()).into()),
     }
 }

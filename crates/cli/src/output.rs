@@ -206,7 +206,7 @@ fn s(v: impl Into<String>) -> Option<Field> {
 
 /// borg's `remove_surrogates(safe_decode(b))`: each byte that is not
 /// valid UTF-8 becomes one `?`.
-fn lossy(b: &[u8]) -> String {
+pub(crate) fn lossy(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len());
     for chunk in b.utf8_chunks() {
         out.push_str(chunk.valid());

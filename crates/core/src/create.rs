@@ -99,6 +99,77 @@ pub enum Source {
     },
 }
 
+/// One object of an item stream given to [`create_entries`] (borg's
+/// `import-tar`), in archive order.
+pub enum Entry {
+    /// An item without content, stored as it is; `status` is listed with
+    /// `display`.
+    Item {
+        /// The item.
+        item: Item,
+        /// The `--list` status letter.
+        status: char,
+        /// The path shown.
+        display: Vec<u8>,
+    },
+    /// A regular file: its content is chunked from `content`, then the
+    /// item gets its chunks and size.
+    File {
+        /// The item (without chunks).
+        item: Item,
+        /// The `--list` status letter.
+        status: char,
+        /// The path shown.
+        display: Vec<u8>,
+        /// The content.
+        content: Box<dyn Read + Send>,
+    },
+    /// An object that is not stored: a warning `display: message` (rc 1)
+    /// and an `E` status.
+    Unsupported {
+        /// The path shown.
+        display: Vec<u8>,
+        /// The warning text.
+        message: String,
+    },
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Entry::Item { item, status, .. } => f
+                .debug_struct("Item")
+                .field("item", item)
+                .field("status", status)
+                .finish(),
+            Entry::File { item, status, .. } => f
+                .debug_struct("File")
+                .field("item", item)
+                .field("status", status)
+                .finish_non_exhaustive(),
+            Entry::Unsupported { display, message } => f
+                .debug_struct("Unsupported")
+                .field("display", display)
+                .field("message", message)
+                .finish(),
+        }
+    }
+}
+
+/// The objects of [`create_entries`], one after the other. The next one is
+/// asked for only after the previous file's content reader was dropped.
+pub trait EntrySource {
+    /// The next object, `None` at the end. An error ends `create_entries`
+    /// with it, and no archive is saved.
+    fn next_entry(&mut self) -> Result<Option<Entry>>;
+}
+
+/// What `create` stores: inputs to walk, or a ready stream of objects.
+enum Feed<'f> {
+    Sources(Vec<(Source, Option<Input>)>),
+    Entries(&'f mut dyn EntrySource),
+}
+
 /// Checks an input once it is read to its end, e.g. that the command
 /// producing it exited with status 0; `Err` holds borg's `CommandError`
 /// text (without the `Command Error: ` prefix).
@@ -537,6 +608,13 @@ enum JobKind {
     },
     /// Data from a stream.
     Stream(Input, Source),
+    /// A file of an [`EntrySource`].
+    Entry {
+        item: Box<Item>,
+        status: char,
+        display: Vec<u8>,
+        content: Box<dyn Read + Send>,
+    },
 }
 
 struct Job {
@@ -677,6 +755,63 @@ pub fn create(
     interrupt: &AtomicBool,
     sigint: &AtomicBool,
 ) -> Result<CreateOutcome> {
+    create_inner(
+        session,
+        cache,
+        Feed::Sources(sources),
+        matcher,
+        opts,
+        observer,
+        interrupt,
+        sigint,
+    )
+}
+
+/// Store the objects of `entries` as a new archive (borg's `import-tar`
+/// on the create pipeline: same chunker, deduplication, checkpoints and
+/// statistics). Like borg's import-tar, each regular file counts twice in
+/// the number of files.
+#[allow(clippy::too_many_arguments)]
+pub fn create_entries(
+    session: &mut Session,
+    cache: &mut Cache,
+    entries: &mut dyn EntrySource,
+    opts: &CreateOptions,
+    observer: &dyn CreateObserver,
+    interrupt: &AtomicBool,
+    sigint: &AtomicBool,
+) -> Result<CreateOutcome> {
+    let mut matcher = PatternMatcher::new(Some(true));
+    create_inner(
+        session,
+        cache,
+        Feed::Entries(entries),
+        &mut matcher,
+        opts,
+        observer,
+        interrupt,
+        sigint,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn create_inner(
+    session: &mut Session,
+    cache: &mut Cache,
+    feed: Feed<'_>,
+    matcher: &mut PatternMatcher,
+    opts: &CreateOptions,
+    observer: &dyn CreateObserver,
+    interrupt: &AtomicBool,
+    sigint: &AtomicBool,
+) -> Result<CreateOutcome> {
+    // borg's import-tar counts each file in its processor's statistics and
+    // again in the archive's.
+    let nfiles_weight = if matches!(feed, Feed::Entries(_)) {
+        2
+    } else {
+        1
+    };
     if session.manifest().archive(&opts.name).is_some() {
         return Err(CoreError::ArchiveAlreadyExists(
             String::from_utf8_lossy(&opts.name).into_owned(),
@@ -782,6 +917,7 @@ pub fn create(
             failure: None,
             dir_status: HashMap::new(),
             stopping: false,
+            nfiles_weight,
         };
         let collector = s.spawn(move || collector.run(out_rx));
         // Walker (this thread).
@@ -796,6 +932,13 @@ pub fn create(
             hardlinks: HashMap::new(),
             store: &store,
             warnings: &warnings,
+        };
+        let sources = match feed {
+            Feed::Sources(s) => s,
+            Feed::Entries(e) => {
+                walker.walk_entries(e);
+                Vec::new()
+            }
         };
         for (source, reader) in sources {
             if store.halted() {
@@ -1101,6 +1244,20 @@ fn reader_worker(
                 opts,
             ),
             JobKind::Stream(input, src) => process_stream(input, src),
+            JobKind::Entry {
+                item,
+                status,
+                display,
+                content,
+            } => Processed::Read(ToRead {
+                item: *item,
+                status,
+                display,
+                memo: None,
+                reader: content,
+                file_stamp: None,
+                input: None,
+            }),
         };
         match processed {
             Processed::Ready(outcome) => {
@@ -1584,6 +1741,9 @@ struct Collector<'a, 's, 'r, 'm> {
     /// A SIGINT checkpoint was written: finish the files being read, then
     /// end with `SigInt` without saving the archive.
     stopping: bool,
+    /// How much a stored file adds to the number of files (2 for
+    /// import-tar, as borg counts its files twice).
+    nfiles_weight: u64,
 }
 
 const POLL: std::time::Duration = std::time::Duration::from_millis(100);
@@ -1768,7 +1928,7 @@ impl Collector<'_, '_, '_, '_> {
         }
         let mut item = f.item;
         item.size = Some(size);
-        self.stats.nfiles += 1;
+        self.stats.nfiles += self.nfiles_weight;
         let mut status = f.status;
         if f.changed {
             // borg lists the file with its first status, then warns and
@@ -2093,6 +2253,66 @@ impl Walker<'_, '_, '_> {
             code,
             status,
         });
+    }
+
+    /// Store the objects of an [`EntrySource`] in order; a failing source
+    /// ends the walk and fails `create` (no archive).
+    fn walk_entries(&mut self, src: &mut dyn EntrySource) {
+        loop {
+            if self.store.halted() {
+                return;
+            }
+            let entry = match src.next_entry() {
+                Ok(Some(e)) => e,
+                Ok(None) => return,
+                Err(e) => {
+                    self.store.input_failed(e);
+                    return;
+                }
+            };
+            match entry {
+                Entry::Item {
+                    item,
+                    status,
+                    display,
+                } => {
+                    let is_dir = item.is_dir();
+                    let seq = self.seq;
+                    self.outcome(Outcome::Item {
+                        item,
+                        status,
+                        display,
+                        counts_file: false,
+                        memo: None,
+                    });
+                    if is_dir {
+                        self.outcome(Outcome::DirEnd { seq, show: true });
+                    }
+                }
+                Entry::File {
+                    item,
+                    status,
+                    display,
+                    content,
+                } => {
+                    self.send(JobKind::Entry {
+                        item: Box::new(item),
+                        status,
+                        display,
+                        content,
+                    });
+                }
+                Entry::Unsupported { display, message } => {
+                    self.warnings.store(true, Ordering::SeqCst);
+                    self.outcome(Outcome::Failed {
+                        display,
+                        message,
+                        code: 1,
+                        status: true,
+                    });
+                }
+            }
+        }
     }
 
     fn walk_root(&mut self, given: &Path) {

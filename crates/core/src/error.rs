@@ -87,6 +87,10 @@ pub enum CoreError {
     /// error (borg's `CommandError`; the text has no `Command Error: `).
     #[error("{0}")]
     Command(String),
+    /// A tar stream could not be written or read (`export-tar`,
+    /// `import-tar`).
+    #[error(transparent)]
+    Tar(#[from] oxiborg_tar::TarError),
     /// A file the engine writes itself (security dir, keyfile).
     #[error("{path}: {source}")]
     Io {

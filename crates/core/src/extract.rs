@@ -267,7 +267,7 @@ fn read_items(
     // the destination.
     let mut unselected: HashMap<Vec<u8>, Vec<ChunkListEntry>> = HashMap::new();
     let mut extracted: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
-    let mut handle = |mut item: Item| -> Result<bool> {
+    let handle = |mut item: Item| -> Result<bool> {
         if interrupt.load(Ordering::Relaxed) {
             return Ok(false);
         }
@@ -312,6 +312,17 @@ fn read_items(
         }
         Ok(emit(Work::Item(item), None))
     };
+    stream_items(repo_mx, key, archive, handle)
+}
+
+/// Stream the items of `archive` in order into `handle` (the repository
+/// shared through a lock); `handle` returns `false` to stop.
+pub(crate) fn stream_items(
+    repo_mx: &Mutex<&mut SharedRepository>,
+    key: &Key,
+    archive: &LoadedArchive,
+    mut handle: impl FnMut(Item) -> Result<bool>,
+) -> Result<()> {
     let mut reader = oxiborg_format::ItemStreamReader::new();
     for batch in archive.meta.items.chunks(32) {
         let envelopes = {
@@ -333,9 +344,9 @@ fn read_items(
 }
 
 /// Ids and their envelopes, as read from the repository.
-type RawBatch = (Vec<[u8; 32]>, Vec<Vec<u8>>);
+pub(crate) type RawBatch = (Vec<[u8; 32]>, Vec<Vec<u8>>);
 
-fn fetcher(
+pub(crate) fn fetcher(
     repo_mx: &Mutex<&mut SharedRepository>,
     rx: Receiver<Vec<ChunkListEntry>>,
     tx: Sender<Result<RawBatch>>,

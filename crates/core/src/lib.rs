@@ -14,7 +14,9 @@ mod create;
 mod diff;
 mod dirs;
 mod error;
+mod export_tar;
 mod extract;
+mod import_tar;
 mod init;
 mod keys;
 mod manifest;
@@ -36,13 +38,16 @@ pub use cache::{
 };
 pub use check::{borg_error_text, ArchiveCheckOptions, ArchiveChecker, CheckTarget, KeySource};
 pub use create::{
-    create, format_chunker_params, make_path_safe, normpath, CreateObserver, CreateOptions,
-    CreateOutcome, FilesChanged, Input, InputCheck, Source, Stats,
+    create, create_entries, format_chunker_params, make_path_safe, normpath, CreateObserver,
+    CreateOptions, CreateOutcome, Entry, EntrySource, FilesChanged, Input, InputCheck, Source,
+    Stats,
 };
 pub use diff::{compare_archives, diff_items, Change, DiffOptions, ItemDiff, Side};
 pub use dirs::BorgDirs;
 pub use error::{CoreError, Result};
+pub use export_tar::{export_tar, ExportObserver, ExportOptions};
 pub use extract::{decode_parallel, extract, strip_components, ExtractObserver, ExtractOptions};
+pub use import_tar::TarEntries;
 pub use init::{canonical_local_path, init, InitOptions, InitOutcome};
 pub use keys::{create_key, load_key, KeyLocation};
 pub use manifest::{

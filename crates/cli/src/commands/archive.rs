@@ -164,22 +164,22 @@ pub(crate) fn usage(e: impl std::fmt::Display) -> CliError {
     CliError::usage(e.to_string())
 }
 
-fn archive_name(loc: &Location) -> anyhow::Result<String> {
+pub(crate) fn archive_name(loc: &Location) -> anyhow::Result<String> {
     loc.archive
         .clone()
         .ok_or_else(|| CliError::usage("an archive name is required (REPOSITORY::ARCHIVE)").into())
 }
 
 pub(crate) struct CliObserver<'a> {
-    ctx: &'a Ctx,
-    list: bool,
-    filter: Option<String>,
+    pub(crate) ctx: &'a Ctx,
+    pub(crate) list: bool,
+    pub(crate) filter: Option<String>,
     /// The first warning's modern exit code (0: none yet).
-    code: std::sync::atomic::AtomicU8,
+    pub(crate) code: std::sync::atomic::AtomicU8,
     /// `--progress`.
-    progress: Option<crate::progress::ArchiveProgress>,
+    pub(crate) progress: Option<crate::progress::ArchiveProgress>,
     /// Whether the cache-transaction messages were shown.
-    transaction_shown: std::sync::atomic::AtomicBool,
+    pub(crate) transaction_shown: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> CliObserver<'a> {
@@ -212,7 +212,8 @@ impl CreateObserver for CliObserver<'_> {
                 return;
             }
         }
-        let path = String::from_utf8_lossy(path);
+        let raw = path;
+        let path = String::from_utf8_lossy(raw);
         if self.ctx.logger.json() {
             let line = serde_json::json!({"type": "file_status", "status": status.to_string(), "path": path});
             self.ctx.logger.raw_json(&line.to_string());
@@ -220,7 +221,8 @@ impl CreateObserver for CliObserver<'_> {
             self.ctx.logger.log(
                 LogLevel::Info,
                 "borg.output.list",
-                &format!("{status} {path}"),
+                // borg's `remove_surrogates`: undecodable bytes show as `?`.
+                &format!("{status} {}", crate::output::lossy(raw)),
                 None,
                 true,
             );
@@ -654,7 +656,7 @@ fn eval_escapes(s: &str) -> String {
 
 /// rc of a command that finished with or without warnings: 1, or with
 /// `BORG_EXIT_CODES=modern` the first warning's specific code.
-fn warning_rc(warnings: bool, code: u8) -> u8 {
+pub(crate) fn warning_rc(warnings: bool, code: u8) -> u8 {
     let modern =
         crate::exit::ExitMode::from_env_value(std::env::var("BORG_EXIT_CODES").ok().as_deref())
             == crate::exit::ExitMode::Modern;

@@ -9,6 +9,7 @@ pub mod init;
 pub mod locks;
 pub mod prune;
 pub mod recreate;
+pub mod tar;
 
 use std::io::Write;
 use std::sync::Arc;
