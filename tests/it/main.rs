@@ -5,6 +5,7 @@ mod bench_crud;
 mod common;
 mod create_options;
 mod faults;
+mod key;
 mod objects;
 mod progress;
 mod tree;

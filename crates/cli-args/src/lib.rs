@@ -11,6 +11,11 @@ use std::ffi::OsString;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+pub mod key;
+pub use key::{
+    ConfigArgs, KeyArgs, KeyCommand, KeyExportArgs, KeyImportArgs, KeyPathArgs, KeyRepoArgs,
+};
+
 /// The borg release whose command line and formats oxiborg follows. It is
 /// what `--version` reports, because wrappers such as borgmatic read the
 /// second word of `borg --version` to choose the borg 1.x syntax.
@@ -165,6 +170,10 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Rename an existing archive.
     Rename(RenameArgs),
+    /// Manage a keyfile or repokey of a repository.
+    Key(KeyArgs),
+    /// Get, set, and delete values in a repository or cache config file.
+    Config(ConfigArgs),
 
     /// A borg 1.4 command that oxiborg does not implement yet.
     #[command(flatten)]
@@ -631,8 +640,6 @@ Try multiple measurements and have an otherwise idle machine (and network, if yo
 /// borg 1.4 commands oxiborg knows by name but cannot run yet.
 #[derive(Debug, Subcommand)]
 pub enum Pending {
-    /// Get and set repository config options (not implemented yet).
-    Config(Rest),
     /// Create a backup (not implemented yet).
     /// Debugging command (not implemented yet).
     Debug(Rest),
@@ -645,8 +652,6 @@ pub enum Pending {
     /// Create a backup archive from a tarball (not implemented yet).
     ImportTar(Rest),
     /// Show archive details such as disk space used (not implemented yet).
-    /// Manage a keyfile or repokey of a repository (not implemented yet).
-    Key(Rest),
     /// List archive or repository contents (not implemented yet).
     /// Mount an archive or repository as a FUSE filesystem (not implemented yet).
     Mount(Rest),
@@ -669,12 +674,10 @@ impl Pending {
     /// The borg command name, e.g. `export-tar`.
     pub fn name(&self) -> &'static str {
         match self {
-            Pending::Config(_) => "config",
             Pending::Debug(_) => "debug",
             Pending::Diff(_) => "diff",
             Pending::ExportTar(_) => "export-tar",
             Pending::ImportTar(_) => "import-tar",
-            Pending::Key(_) => "key",
             Pending::Mount(_) => "mount",
             Pending::Prune(_) => "prune",
             Pending::Recreate(_) => "recreate",

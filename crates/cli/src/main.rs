@@ -116,6 +116,8 @@ fn run(ctx: &commands::Ctx, command: Option<Command>) -> anyhow::Result<u8> {
         Some(Command::Info(a)) => commands::archive::info(ctx, &a),
         Some(Command::Delete(a)) => commands::archive::delete(ctx, &a),
         Some(Command::Rename(a)) => commands::archive::rename(ctx, &a),
+        Some(Command::Key(a)) => commands::key::run(ctx, a.command),
+        Some(Command::Config(a)) => commands::config::run(ctx, &a),
         Some(Command::NotYetImplemented(p)) => Err(not_yet(p.name()).into()),
     }
 }

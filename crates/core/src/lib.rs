@@ -14,6 +14,7 @@ mod dirs;
 mod error;
 mod extract;
 mod init;
+mod keymgmt;
 mod keys;
 mod manifest;
 mod meta;
@@ -38,6 +39,11 @@ pub use dirs::BorgDirs;
 pub use error::{CoreError, Result};
 pub use extract::{decode_parallel, extract, strip_components, ExtractObserver, ExtractOptions};
 pub use init::{canonical_local_path, init, InitOptions, InitOutcome};
+pub use keymgmt::{
+    change_passphrase, key_storage, keyblob_from_backup, keyblob_from_binary, keyfile_data,
+    load_keyblob, migrate_to_repokey, paper_id_checksum, paper_key, paper_line_checksum,
+    paper_repo_id, paper_total_checksum, qr_html, related_secrets_json, store_keyblob, KeyTarget,
+};
 pub use keys::{create_key, load_key, KeyLocation};
 pub use manifest::{
     decode_manifest, read_manifest_envelope, seal_manifest, write_manifest, LoadedManifest,

@@ -543,7 +543,7 @@ fn spawn_command(
 
 /// Python's `str(OSError)` for a failed call on `filename`:
 /// `[Errno 2] No such file or directory: 'name'`.
-fn os_error_text(e: &std::io::Error, filename: &[u8]) -> String {
+pub(crate) fn os_error_text(e: &std::io::Error, filename: &[u8]) -> String {
     match e.raw_os_error() {
         Some(n) => {
             let msg = e.to_string();

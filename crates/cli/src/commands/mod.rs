@@ -4,7 +4,9 @@ pub mod archive;
 pub mod benchmark;
 pub mod check;
 pub mod compact;
+pub mod config;
 pub mod init;
+pub mod key;
 pub mod locks;
 
 use std::io::Write;
