@@ -3,6 +3,7 @@
 mod archives;
 mod bench_crud;
 mod common;
+mod config;
 mod create_options;
 mod faults;
 mod key;

@@ -555,7 +555,7 @@ pub(crate) fn os_error_text(e: &std::io::Error, filename: &[u8]) -> String {
 }
 
 /// Python's `repr` of a `str` (bytes shown lossily).
-fn py_repr(s: &[u8]) -> String {
+pub(crate) fn py_repr(s: &[u8]) -> String {
     let s = String::from_utf8_lossy(s);
     if s.contains('\'') && !s.contains('"') {
         format!("\"{s}\"")
