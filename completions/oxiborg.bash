@@ -196,6 +196,57 @@ _oxiborg() {
             oxiborg__subcmd__help__subcmd__benchmark,crud)
                 cmd="oxiborg__subcmd__help__subcmd__benchmark__subcmd__crud"
                 ;;
+            oxiborg__subcmd__help__subcmd__key,change-passphrase)
+                cmd="oxiborg__subcmd__help__subcmd__key__subcmd__change__subcmd__passphrase"
+                ;;
+            oxiborg__subcmd__help__subcmd__key,export)
+                cmd="oxiborg__subcmd__help__subcmd__key__subcmd__export"
+                ;;
+            oxiborg__subcmd__help__subcmd__key,export-related-secrets)
+                cmd="oxiborg__subcmd__help__subcmd__key__subcmd__export__subcmd__related__subcmd__secrets"
+                ;;
+            oxiborg__subcmd__help__subcmd__key,import)
+                cmd="oxiborg__subcmd__help__subcmd__key__subcmd__import"
+                ;;
+            oxiborg__subcmd__help__subcmd__key,migrate-to-repokey)
+                cmd="oxiborg__subcmd__help__subcmd__key__subcmd__migrate__subcmd__to__subcmd__repokey"
+                ;;
+            oxiborg__subcmd__key,change-passphrase)
+                cmd="oxiborg__subcmd__key__subcmd__change__subcmd__passphrase"
+                ;;
+            oxiborg__subcmd__key,export)
+                cmd="oxiborg__subcmd__key__subcmd__export"
+                ;;
+            oxiborg__subcmd__key,export-related-secrets)
+                cmd="oxiborg__subcmd__key__subcmd__export__subcmd__related__subcmd__secrets"
+                ;;
+            oxiborg__subcmd__key,help)
+                cmd="oxiborg__subcmd__key__subcmd__help"
+                ;;
+            oxiborg__subcmd__key,import)
+                cmd="oxiborg__subcmd__key__subcmd__import"
+                ;;
+            oxiborg__subcmd__key,migrate-to-repokey)
+                cmd="oxiborg__subcmd__key__subcmd__migrate__subcmd__to__subcmd__repokey"
+                ;;
+            oxiborg__subcmd__key__subcmd__help,change-passphrase)
+                cmd="oxiborg__subcmd__key__subcmd__help__subcmd__change__subcmd__passphrase"
+                ;;
+            oxiborg__subcmd__key__subcmd__help,export)
+                cmd="oxiborg__subcmd__key__subcmd__help__subcmd__export"
+                ;;
+            oxiborg__subcmd__key__subcmd__help,export-related-secrets)
+                cmd="oxiborg__subcmd__key__subcmd__help__subcmd__export__subcmd__related__subcmd__secrets"
+                ;;
+            oxiborg__subcmd__key__subcmd__help,help)
+                cmd="oxiborg__subcmd__key__subcmd__help__subcmd__help"
+                ;;
+            oxiborg__subcmd__key__subcmd__help,import)
+                cmd="oxiborg__subcmd__key__subcmd__help__subcmd__import"
+                ;;
+            oxiborg__subcmd__key__subcmd__help,migrate-to-repokey)
+                cmd="oxiborg__subcmd__key__subcmd__help__subcmd__migrate__subcmd__to__subcmd__repokey"
+                ;;
             *)
                 ;;
         esac
@@ -203,7 +254,7 @@ _oxiborg() {
 
     case "${cmd}" in
         oxiborg)
-            opts="-v -p -V -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --version --help benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar config debug key mount serve umount upgrade help"
+            opts="-v -p -V -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --version --help benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -449,7 +500,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__config)
-            opts="-v -p -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            opts="-c -d -l -v -p -h --cache --delete --list --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -791,7 +842,7 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__help)
-            opts="benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar config debug key mount serve umount upgrade help"
+            opts="benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1043,8 +1094,78 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__help__subcmd__key)
-            opts=""
+            opts="export export-related-secrets import change-passphrase migrate-to-repokey"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__help__subcmd__key__subcmd__change__subcmd__passphrase)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__help__subcmd__key__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__help__subcmd__key__subcmd__export__subcmd__related__subcmd__secrets)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__help__subcmd__key__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__help__subcmd__key__subcmd__migrate__subcmd__to__subcmd__repokey)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1339,8 +1460,216 @@ _oxiborg() {
             return 0
             ;;
         oxiborg__subcmd__key)
-            opts="-v -p -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            opts="-v -p -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help export export-related-secrets import change-passphrase migrate-to-repokey help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --umask)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__key__subcmd__change__subcmd__passphrase)
+            opts="-v -p -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --umask)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__key__subcmd__export)
+            opts="-v -p -h --paper --qr-html --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --umask)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__key__subcmd__export__subcmd__related__subcmd__secrets)
+            opts="-v -p -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --umask)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__key__subcmd__help)
+            opts="export export-related-secrets import change-passphrase migrate-to-repokey help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__key__subcmd__help__subcmd__change__subcmd__passphrase)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__key__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__key__subcmd__help__subcmd__export__subcmd__related__subcmd__secrets)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__key__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__key__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__key__subcmd__help__subcmd__migrate__subcmd__to__subcmd__repokey)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__key__subcmd__import)
+            opts="-v -p -h --paper --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --umask)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oxiborg__subcmd__key__subcmd__migrate__subcmd__to__subcmd__repokey)
+            opts="-v -p -h --critical --error --warning --verbose --info --debug --log-json --show-version --show-rc --umask --progress --lock-wait --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -21,6 +21,10 @@ pub mod check;
 pub use check::CheckArgs;
 pub mod tar;
 pub use tar::{ExportTarArgs, ImportTarArgs};
+pub mod key;
+pub use key::{
+    ConfigArgs, KeyArgs, KeyCommand, KeyExportArgs, KeyImportArgs, KeyPathArgs, KeyRepoArgs,
+};
 
 /// The borg release whose command line and formats oxiborg follows. It is
 /// what `--version` reports, because wrappers such as borgmatic read the
@@ -202,6 +206,10 @@ pub enum Command {
     ExportTar(ExportTarArgs),
     /// Create a backup archive from a tarball.
     ImportTar(ImportTarArgs),
+    /// Manage a keyfile or repokey of a repository.
+    Key(KeyArgs),
+    /// Get, set, and delete values in a repository or cache config file.
+    Config(ConfigArgs),
 
     /// A borg 1.4 command that oxiborg does not implement yet.
     #[command(flatten)]
@@ -735,16 +743,12 @@ Try multiple measurements and have an otherwise idle machine (and network, if yo
 /// borg 1.4 commands oxiborg knows by name but cannot run yet.
 #[derive(Debug, Subcommand)]
 pub enum Pending {
-    /// Get and set repository config options (not implemented yet).
-    Config(Rest),
     /// Create a backup (not implemented yet).
     /// Debugging command (not implemented yet).
     Debug(Rest),
     /// Delete archives or a repository (not implemented yet).
     /// Extract archive contents (not implemented yet).
     /// Show archive details such as disk space used (not implemented yet).
-    /// Manage a keyfile or repokey of a repository (not implemented yet).
-    Key(Rest),
     /// List archive or repository contents (not implemented yet).
     /// Mount an archive or repository as a FUSE filesystem (not implemented yet).
     Mount(Rest),
@@ -761,9 +765,7 @@ impl Pending {
     /// The borg command name, e.g. `export-tar`.
     pub fn name(&self) -> &'static str {
         match self {
-            Pending::Config(_) => "config",
             Pending::Debug(_) => "debug",
-            Pending::Key(_) => "key",
             Pending::Mount(_) => "mount",
             Pending::Serve(_) => "serve",
             Pending::Umount(_) => "umount",

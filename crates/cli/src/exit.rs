@@ -230,6 +230,9 @@ fn core_class(e: &oxiborg_core::CoreError) -> ErrorClass {
         E::PasswordRetriesExceeded => class::PASSWORD_RETRIES_EXCEEDED,
         E::NoManifest => class::NO_MANIFEST,
         E::RepoKeyNotFound(_) => class::REPO_KEY_NOT_FOUND,
+        E::NotABorgKeyFile => class::NOT_A_BORG_KEY_FILE,
+        E::RepoIdMismatch => class::REPO_ID_MISMATCH,
+        E::UnencryptedRepo => class::UNENCRYPTED_REPO,
         E::ArchiveAlreadyExists(_) => class::ARCHIVE_ALREADY_EXISTS,
         E::ArchiveDoesNotExist(_) => class::ARCHIVE_DOES_NOT_EXIST,
         E::RepositoryAccessAborted(_) => class::CACHE_REPOSITORY_ACCESS_ABORTED,
@@ -329,7 +332,7 @@ mod tests {
         assert_eq!(classify(&wrong), class::PASSPHRASE_WRONG);
         assert_eq!(
             wrong.to_string(),
-            "passphrase supplied in BORG_PASSPHRASE, by BORG_PASSCOMMAND or via BORG_PASSPHRASE_FD is incorrect."
+            "Passphrase supplied in BORG_PASSPHRASE, by BORG_PASSCOMMAND, or via BORG_PASSPHRASE_FD is incorrect."
         );
         let missing = anyhow::Error::new(oxiborg_repository::RepositoryError::DoesNotExist {
             path: "/r".into(),

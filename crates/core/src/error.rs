@@ -23,13 +23,13 @@ pub enum CoreError {
     #[error("Decompression error: {0}")]
     Decompression(#[from] DecompressError),
     /// No passphrase could be obtained (`NoPassphraseFailure`).
-    #[error("can not acquire a passphrase: {0}")]
+    #[error("Cannot acquire a passphrase: {0}")]
     NoPassphrase(String),
     /// `BORG_PASSCOMMAND` failed (`PasscommandFailure`).
-    #[error("passcommand supplied in BORG_PASSCOMMAND failed: {0}")]
+    #[error("Passcommand supplied in BORG_PASSCOMMAND failed: {0}")]
     Passcommand(String),
     /// Three wrong passphrases at the prompt (`PasswordRetriesExceeded`).
-    #[error("exceeded the maximum password retries")]
+    #[error("Exceeded the maximum password retries.")]
     PasswordRetriesExceeded,
     /// The repository has no manifest (`NoManifestError`).
     #[error("Repository has no manifest.")]
@@ -37,6 +37,15 @@ pub enum CoreError {
     /// The repository has no key where its mode says it must (`RepoKeyNotFoundError`).
     #[error("No key entry found in the config of repository {0}.")]
     RepoKeyNotFound(PathBuf),
+    /// A key backup without the `BORG_KEY` header (`NotABorgKeyFile`).
+    #[error("This file is not a Borg key backup, aborting.")]
+    NotABorgKeyFile,
+    /// A key backup of another repository (`RepoIdMismatch`).
+    #[error("This key backup seems to be for a different backup repository, aborting.")]
+    RepoIdMismatch,
+    /// Key management on a repository without a key (`UnencryptedRepo`).
+    #[error("Key management not available for unencrypted repositories.")]
+    UnencryptedRepo,
     /// `BORG_KEY_FILE` names an existing file during init.
     #[error("Keyfile {0} already exists; refusing to overwrite it.")]
     KeyfileExists(PathBuf),

@@ -65,7 +65,7 @@ pub fn create_key(
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     let mut b = fs::DirBuilder::new();
     b.recursive(true);
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
@@ -86,34 +86,54 @@ fn write_new_file(path: &Path, data: &[u8]) -> Result<()> {
     .map_err(|e| CoreError::io(path, e))
 }
 
-/// The key blob text of `repo`, from its config or its keyfile.
-fn key_blob_text(
+/// borg's `KeyfileKey.find_key`: `BORG_KEY_FILE` when set, else the file in
+/// the keys directory whose header names `id`. `location` (the canonical
+/// repository location) is what borg's `KeyfileNotFoundError` names.
+pub(crate) fn find_keyfile_for(dirs: &BorgDirs, id: &[u8; 32], location: &str) -> Result<PathBuf> {
+    let not_found = || {
+        CoreError::Crypto(CryptoError::KeyfileNotFound {
+            repository: location.to_string(),
+            keys_dir: dirs.keys_dir.clone(),
+        })
+    };
+    match &dirs.key_file {
+        Some(p) => {
+            let contents = fs::read(p).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => not_found(),
+                _ => CoreError::io(p, e),
+            })?;
+            keyfile_sanity_check(&contents, id, p)?;
+            Ok(p.clone())
+        }
+        None => find_keyfile(&dirs.keys_dir, id).map_err(|e| match e {
+            CryptoError::KeyfileNotFound { .. } => not_found(),
+            e => e.into(),
+        }),
+    }
+}
+
+/// The key blob text of `repo`, from its config or its keyfile (borg's
+/// `KeyManager.load_keyblob`: for keyfiles everything after the first line).
+pub(crate) fn key_blob_text(
     repo: &mut dyn Repository,
     key_type: KeyType,
     dirs: &BorgDirs,
     repo_path: &Path,
 ) -> Result<String> {
+    let location = crate::init::canonical_local_path(repo_path);
+    let location = location.to_string_lossy();
     match key_type.storage() {
         KeyStorage::Keyfile => {
             let id = repo.id();
-            let path = match &dirs.key_file {
-                Some(p) => p.clone(),
-                None => find_keyfile(&dirs.keys_dir, &id)?,
-            };
-            let contents = fs::read(&path).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => CoreError::Crypto(CryptoError::KeyfileNotFound {
-                    repository_id: hex::encode(id),
-                    keys_dir: dirs.keys_dir.clone(),
-                }),
-                _ => CoreError::io(&path, e),
-            })?;
+            let path = find_keyfile_for(dirs, &id, &location)?;
+            let contents = fs::read(&path).map_err(|e| CoreError::io(&path, e))?;
             keyfile_sanity_check(&contents, &id, &path)?;
             Ok(parse_keyfile(&contents)?.blob_text)
         }
         _ => {
             let text = repo.load_key()?;
             if text.is_empty() {
-                return Err(CoreError::RepoKeyNotFound(repo_path.to_path_buf()));
+                return Err(CoreError::RepoKeyNotFound(PathBuf::from(&*location)));
             }
             Ok(String::from_utf8_lossy(&text).into_owned())
         }

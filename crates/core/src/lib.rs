@@ -18,6 +18,7 @@ mod export_tar;
 mod extract;
 mod import_tar;
 mod init;
+mod keymgmt;
 mod keys;
 mod manifest;
 mod meta;
@@ -49,6 +50,11 @@ pub use export_tar::{export_tar, ExportObserver, ExportOptions};
 pub use extract::{decode_parallel, extract, strip_components, ExtractObserver, ExtractOptions};
 pub use import_tar::TarEntries;
 pub use init::{canonical_local_path, init, InitOptions, InitOutcome};
+pub use keymgmt::{
+    change_passphrase, key_storage, keyblob_from_backup, keyblob_from_binary, keyfile_data,
+    load_keyblob, migrate_to_repokey, paper_id_checksum, paper_key, paper_line_checksum,
+    paper_repo_id, paper_total_checksum, qr_html, related_secrets_json, store_keyblob, KeyTarget,
+};
 pub use keys::{create_key, load_key, KeyLocation};
 pub use manifest::{
     decode_manifest, read_manifest_envelope, seal_manifest, write_manifest, LoadedManifest,

@@ -93,10 +93,11 @@ pub enum CryptoError {
 
     /// No keyfile for the repository in the keys directory
     /// (borg: `KeyfileNotFoundError`).
-    #[error("No key file for repository {repository_id} found in {keys_dir}.")]
+    #[error("No key file for repository {repository} found in {keys_dir}.")]
     KeyfileNotFound {
-        /// Repository id (hex).
-        repository_id: String,
+        /// The repository: its canonical location (borg's message), or its
+        /// hex id where the location is not known.
+        repository: String,
         /// The directory that was searched.
         keys_dir: PathBuf,
     },
@@ -114,7 +115,7 @@ pub enum CryptoError {
     UnsupportedKeyAlgorithm(String),
 
     /// The passphrase does not decrypt the key blob (borg: `PassphraseWrong`).
-    #[error("passphrase supplied in BORG_PASSPHRASE, by BORG_PASSCOMMAND or via BORG_PASSPHRASE_FD is incorrect.")]
+    #[error("Passphrase supplied in BORG_PASSPHRASE, by BORG_PASSCOMMAND, or via BORG_PASSPHRASE_FD is incorrect.")]
     WrongPassphrase,
 
     /// The manifest starts with `c1 c1 c1 c1` (borg: `UnsupportedManifestError`).

@@ -114,6 +114,33 @@ impl KeyMaterial {
         }
         Ok(m)
     }
+
+    /// The key material of a legacy `passphrase`-mode repository (borg < 1.0,
+    /// `PassphraseKey.init`): 100 bytes of PBKDF2-HMAC-SHA256(passphrase,
+    /// salt = repository id, 100 000 iterations) split like
+    /// [`KeyMaterial::generate`]'s random bytes. `tam_required` is false
+    /// (borg's `PassphraseKey.init`).
+    pub fn from_legacy_passphrase(passphrase: &str, repository_id: [u8; 32]) -> KeyMaterial {
+        let mut r = Zeroizing::new([0u8; 100]);
+        crate::primitives::pbkdf2_sha256_into(
+            passphrase.as_bytes(),
+            &repository_id,
+            crate::keyblob::PBKDF2_ITERATIONS,
+            r.as_mut(),
+        );
+        let mut enc_key = [0u8; 32];
+        enc_key.copy_from_slice(&r[0..32]);
+        let m = KeyMaterial {
+            enc_key,
+            enc_hmac_key: r[32..64].to_vec(),
+            id_key: r[64..96].to_vec(),
+            chunk_seed: i32::from_be_bytes([r[96], r[97], r[98], r[99]]),
+            repository_id,
+            tam_required: false,
+        };
+        enc_key.zeroize();
+        m
+    }
 }
 
 /// A loaded key: its type plus (for every type but `none`) its material.

@@ -431,7 +431,7 @@ pub fn keyfile_sanity_check(contents: &[u8], repository_id: &[u8; 32], path: &Pa
 /// order (borg uses directory order).
 pub fn find_keyfile(keys_dir: &Path, repository_id: &[u8; 32]) -> Result<PathBuf> {
     let not_found = || CryptoError::KeyfileNotFound {
-        repository_id: hex::encode(repository_id),
+        repository: hex::encode(repository_id),
         keys_dir: keys_dir.to_path_buf(),
     };
     let entries = match std::fs::read_dir(keys_dir) {

@@ -76,6 +76,12 @@ pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> Zeroizing
     out
 }
 
+/// PBKDF2-HMAC-SHA256 filling `out` (any length), as Python's `pbkdf2_hmac`
+/// with `dklen = out.len()`.
+pub fn pbkdf2_sha256_into(password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) {
+    pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, out);
+}
+
 /// The 16-byte AES-CTR counter block borg uses: 8 zero bytes, then the
 /// 64-bit IV big-endian.
 pub fn counter_block(iv: u64) -> [u8; 16] {

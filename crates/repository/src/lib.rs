@@ -25,6 +25,7 @@ mod store;
 
 pub use config::{
     parse_file_size, ConfigFile, Settings, DEFAULT_MAX_SEGMENT_SIZE, DEFAULT_SEGMENTS_PER_DIR,
+    MAX_SEGMENT_SIZE_LIMIT,
 };
 pub use error::{Id, RepositoryError, Result};
 pub use local::{LocalRepository, OpenOptions};

@@ -569,7 +569,7 @@ fn spawn_command(
 
 /// Python's `str(OSError)` for a failed call on `filename`:
 /// `[Errno 2] No such file or directory: 'name'`.
-fn os_error_text(e: &std::io::Error, filename: &[u8]) -> String {
+pub(crate) fn os_error_text(e: &std::io::Error, filename: &[u8]) -> String {
     match e.raw_os_error() {
         Some(n) => {
             let msg = e.to_string();
@@ -581,7 +581,7 @@ fn os_error_text(e: &std::io::Error, filename: &[u8]) -> String {
 }
 
 /// Python's `repr` of a `str` (bytes shown lossily).
-fn py_repr(s: &[u8]) -> String {
+pub(crate) fn py_repr(s: &[u8]) -> String {
     let s = String::from_utf8_lossy(s);
     if s.contains('\'') && !s.contains('"') {
         format!("\"{s}\"")
