@@ -23,11 +23,6 @@ use crate::keys::{create_private_dir, find_keyfile_for, key_blob_text};
 use crate::manifest::read_manifest_envelope;
 use crate::passphrase::PassphraseSource;
 
-/// borg's QR code page template (`borg/paperkey.html` of borg 1.4.5, with
-/// the MIT-licensed qrcode-generator and sha256 libraries it embeds); the
-/// exported key is inserted before its `</textarea>`.
-const PAPERKEY_HTML: &[u8] = include_bytes!("paperkey.html");
-
 /// Where a key blob lives, resolved for one repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyTarget {
@@ -76,21 +71,52 @@ pub fn keyfile_data(repository_id: &[u8; 32], keyblob: &str) -> String {
     format_keyfile(repository_id, keyblob)
 }
 
-/// The `--qr-html` page: borg's template with the keyfile data inserted
-/// before every `</textarea>`.
+/// The `--qr-html` page: a self-contained printable HTML page holding the
+/// plain export (`BORG_KEY ...`, as `key import` reads it back) in a
+/// `<textarea>` and the same text as a QR code (inline SVG). borg's page
+/// generates its QR code with JavaScript from the same text; oxiborg's
+/// needs no script. Both carry exactly the plain export.
 pub fn qr_html(repository_id: &[u8; 32], keyblob: &str) -> Vec<u8> {
     let data = keyfile_data(repository_id, keyblob);
-    let needle = b"</textarea>";
-    let mut out = Vec::with_capacity(PAPERKEY_HTML.len() + data.len());
-    let mut rest = PAPERKEY_HTML;
-    while let Some(pos) = rest.windows(needle.len()).position(|w| w == needle) {
-        out.extend_from_slice(&rest[..pos]);
-        out.extend_from_slice(data.as_bytes());
-        out.extend_from_slice(needle);
-        rest = &rest[pos + needle.len()..];
+    let qr = [qrcode::EcLevel::M, qrcode::EcLevel::L]
+        .into_iter()
+        .find_map(|ec| qrcode::QrCode::with_error_correction_level(data.as_bytes(), ec).ok())
+        .map(|code| {
+            code.render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(400, 400)
+                .quiet_zone(true)
+                .build()
+        });
+    let escaped = data
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let rows = data.lines().count() + 1;
+    let mut page = String::new();
+    page.push_str("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n");
+    page.push_str("<title>BorgBackup Printable Key Backup</title>\n");
+    page.push_str(
+        "<style>body{font-family:sans-serif;margin:2em}textarea{font-family:monospace;\
+         width:100%}@media print{textarea{border:none;overflow:hidden}}</style>\n",
+    );
+    page.push_str("</head>\n<body>\n<h1>BorgBackup Printable Key Backup</h1>\n");
+    page.push_str(
+        "<p>To restore the key, save the text below to a file and run \
+         <code>borg key import REPOSITORY FILE</code>, or scan the QR code into that file.</p>\n",
+    );
+    page.push_str(&format!(
+        "<textarea rows=\"{rows}\" readonly>{escaped}</textarea>\n"
+    ));
+    match qr {
+        Some(svg) => {
+            page.push_str("<div class=\"qr\">\n");
+            page.push_str(&svg);
+            page.push_str("\n</div>\n");
+        }
+        None => page.push_str("<p>The key is too long for a QR code.</p>\n"),
     }
-    out.extend_from_slice(rest);
-    out
+    page.push_str("</body>\n</html>\n");
+    page.into_bytes()
 }
 
 /// borg's `sha256_truncated`: the first `n` hex digits of SHA-256.
@@ -421,16 +447,16 @@ mod tests {
     }
 
     #[test]
-    fn qr_page_holds_the_key_once() {
+    fn qr_page_holds_the_key_once_and_a_qr_code() {
         let id = [7u8; 32];
         let page = qr_html(&id, "QUJD");
         let text = String::from_utf8(page).unwrap();
         let want = format!("BORG_KEY {}\nQUJD\n</textarea>", hex::encode(id));
         assert_eq!(text.matches(&want).count(), 1);
-        assert_eq!(
-            text.len(),
-            PAPERKEY_HTML.len() + keyfile_data(&id, "QUJD").len()
-        );
+        assert_eq!(text.matches("<svg").count(), 1, "{text}");
+        // A realistic key blob (about 1 kB) still fits a QR code.
+        let page = String::from_utf8(qr_html(&id, &"QUJD".repeat(250))).unwrap();
+        assert!(page.contains("<svg"));
     }
 
     #[test]
