@@ -325,7 +325,7 @@ fn patterns_strip_components_and_errors() {
         String::from_utf8_lossy(&missing.stderr)
     );
     let unknown = ox(&base)
-        .args(["create", "--read-special", &format!("{r}::b"), "d"])
+        .args(["create", "--no-cache-sync", &format!("{r}::b"), "d"])
         .output()
         .unwrap();
     assert_eq!(unknown.status.code(), Some(2));
