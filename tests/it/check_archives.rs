@@ -103,7 +103,9 @@ fn fixture(o: &Oracle) -> Fixture {
     let t = tmp.path().to_path_buf();
     let src = t.join("src");
     std::fs::create_dir_all(src.join("data")).unwrap();
-    random_file(&src.join("data/big"), 3_000_000, 7);
+    // Over 8 MiB (the largest chunk): at least two chunks whatever the
+    // repository's chunker seed.
+    random_file(&src.join("data/big"), 9_000_000, 7);
     std::fs::write(src.join("data/small"), b"hello\n").unwrap();
     let repo = t.join("repo");
     let base = t.join("base-setup");

@@ -1109,6 +1109,9 @@ pub fn format_chunker_params(p: &ChunkerParams) -> oxiborg_format::ChunkerParams
 
 fn chunk_worker(rx: Receiver<ChunkTask>, store: &Store<'_, '_>, key: &Key, gate: &Gate) {
     let mut zeros: Vec<u8> = Vec::new();
+    // borg's `zero_chunk_ids`: the id of an all-zero chunk depends only on
+    // its size, so each size is hashed once.
+    let mut zero_ids: HashMap<usize, [u8; 32]> = HashMap::new();
     for t in rx {
         if store.stopped() {
             let _ = t
@@ -1125,7 +1128,11 @@ fn chunk_worker(rx: Receiver<ChunkTask>, store: &Store<'_, '_>, key: &Key, gate:
         } else {
             &t.data
         };
-        let id = key.id_hash(data);
+        let id = if t.zero {
+            *zero_ids.entry(t.size).or_insert_with(|| key.id_hash(data))
+        } else {
+            key.id_hash(data)
+        };
         let r = store.store(&id, data).map(|csize| ChunkListEntry {
             id,
             size: t.size as u64,
