@@ -100,9 +100,11 @@ impl Side {
         c
     }
 
-    /// The archive's items in stored order, as `path type mode user group
-    /// size source` (borg 1.4.5's `list --json-lines`), or `None` when the
-    /// archive does not exist.
+    /// The archive's items, sorted, as `path type mode user group size
+    /// source` (borg 1.4.5's `list --json-lines`), or `None` when the
+    /// archive does not exist. Sorted because the two sides' trees are
+    /// made separately: inode numbers, and so the walk order, may differ
+    /// between them (ext4 spreads directories over block groups).
     pub(crate) fn items(&self, o: &Oracle, name: &str) -> Option<Vec<String>> {
         let mut c = self.borg(o);
         c.args(["list", "--json-lines", &self.archive(name)]);
@@ -131,6 +133,8 @@ impl Side {
                         j["source"].as_str().unwrap_or(""),
                     )
                 })
+                .collect::<std::collections::BTreeSet<String>>()
+                .into_iter()
                 .collect(),
         )
     }
