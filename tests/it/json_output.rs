@@ -263,3 +263,63 @@ fn info_and_delete_stats_text_match_borg() {
     d.same("--stats with --quick-stats", &b, &x);
     d.finish("info and delete --stats text");
 }
+
+/// A keyfile repository: `info` names the key file and `--json` carries
+/// `encryption.keyfile`, as borg's; archive times in `list --json` have
+/// whole seconds, as borg's `OutputTimestamp`.
+#[test]
+fn keyfile_and_archive_times_like_borg() {
+    let o = oxiborg_oracle::require_oracle!();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut d = Diffs::default();
+    let mut seen = Vec::new();
+    for tool in crate::common::Tool::BOTH {
+        let t = tmp.path().join(tool.name());
+        let repo = t.join("repo");
+        std::fs::create_dir_all(t.join("src")).unwrap();
+        std::fs::write(t.join("src/f"), b"content").unwrap();
+        let tool_cmd = |args: &[&str]| {
+            let mut c = crate::create_options::tool_cmd(o, tool, &t.join("base"), Codes::Legacy);
+            c.current_dir(&t).args(args);
+            c
+        };
+        let r = repo.to_str().unwrap();
+        ok(tool_cmd(&["init", "-e", "keyfile", r]), "init");
+        ok(tool_cmd(&["create", &format!("{r}::a"), "src"]), "create");
+        let info = ok(tool_cmd(&["info", r]), "info").stdout;
+        let key_line = info
+            .lines()
+            .find(|l| l.starts_with("Key file: "))
+            .map(str::to_string);
+        let json: Value =
+            serde_json::from_str(&ok(tool_cmd(&["info", "--json", r]), "info --json").stdout)
+                .unwrap();
+        let keyfile = json["encryption"]["keyfile"].as_str().map(str::to_string);
+        let list: Value =
+            serde_json::from_str(&ok(tool_cmd(&["list", "--json", r]), "list --json").stdout)
+                .unwrap();
+        let time = list["archives"][0]["time"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        seen.push((
+            key_line.is_some(),
+            keyfile
+                .as_deref()
+                .is_some_and(|p| std::path::Path::new(p).is_file()),
+            key_line == keyfile.map(|p| format!("Key file: {p}")),
+            time.ends_with(".000000"),
+        ));
+    }
+    assert_eq!(
+        seen[0],
+        (true, true, true, true),
+        "borg's own output changed"
+    );
+    d.same(
+        "key file line, json keyfile, whole-second times",
+        &seen[0],
+        &seen[1],
+    );
+    d.finish("keyfile and archive times");
+}

@@ -395,7 +395,11 @@ fn repo_json(session: &Session) -> Value {
 }
 
 fn encryption_json(session: &Session) -> Value {
-    json!({"mode": session.key.key_type().arg_name().unwrap_or("unknown")})
+    let mut v = json!({"mode": session.key.key_type().arg_name().unwrap_or("unknown")});
+    if let Some(p) = session.keyfile_path() {
+        v["keyfile"] = json!(p.display().to_string());
+    }
+    v
 }
 
 /// `list --json`.
@@ -403,7 +407,7 @@ pub fn list_json(session: &Session, rows: &[ArchiveRow]) -> Value {
     let archives: Vec<Value> = rows
         .iter()
         .map(|r| {
-            let t = iso_local(local(r.time));
+            let t = iso_local_whole(r.time);
             json!({"archive": r.name, "barchive": r.name, "id": hex::encode(r.id), "name": r.name, "start": t, "time": t})
         })
         .collect();
@@ -611,6 +615,9 @@ pub fn info_text(
                 format!("Yes ({})", kt.name())
             }
         );
+        if let Some(p) = session.keyfile_path() {
+            let _ = writeln!(out, "Key file: {}", p.display());
+        }
         let _ = writeln!(out, "Cache: {}", cache.dir().path().display());
         let _ = writeln!(out, "Security dir: {}", session.security.path().display());
         let _ = writeln!(out, "{RULE}");

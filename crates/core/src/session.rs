@@ -159,6 +159,16 @@ impl Session {
         Ok(self.repo.destroy_boxed()?)
     }
 
+    /// The keyfile of a keyfile-mode repository (borg's `key.find_key()`,
+    /// shown by `info` and in `--json`'s `encryption.keyfile`); `None` for
+    /// other modes or when it cannot be found again.
+    pub fn keyfile_path(&self) -> Option<std::path::PathBuf> {
+        if self.key.key_type().storage() != oxiborg_crypto::KeyStorage::Keyfile {
+            return None;
+        }
+        crate::keys::find_keyfile_for(&self.dirs, &self.repo.id(), &self.location).ok()
+    }
+
     /// The manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest.manifest
