@@ -77,18 +77,18 @@ pub enum RepositoryError {
     /// `Repository.StorageQuotaExceeded`
     #[error("The storage quota ({quota}) has been exceeded ({used}). Try deleting some archives.")]
     StorageQuotaExceeded {
-        /// The quota, in bytes.
-        quota: u64,
-        /// The usage, in bytes.
-        used: u64,
+        /// The quota, formatted as borg does (`10.49 MB`).
+        quota: String,
+        /// The usage, formatted as borg does.
+        used: String,
     },
     /// `Repository.InsufficientFreeSpaceError`
     #[error("Insufficient free space to complete transaction (required: {required}, available: {available}).")]
     InsufficientFreeSpace {
-        /// Bytes required.
-        required: u64,
-        /// Bytes free.
-        available: u64,
+        /// Bytes required, formatted as borg does.
+        required: String,
+        /// Bytes free, formatted as borg does.
+        available: String,
     },
     /// `IntegrityError` in a segment entry.
     #[error("Data integrity error: {reason} [segment {segment}, offset {offset}]")]
@@ -129,6 +129,62 @@ pub enum RepositoryError {
     /// A call that needs an open transaction.
     #[error("no active transaction")]
     NoActiveTransaction,
+    /// borg `PathNotAllowed`: a served repository path outside the
+    /// `--restrict-to-path`/`--restrict-to-repository` set.
+    #[error("Repository path not allowed: {path}")]
+    PathNotAllowed {
+        /// The path as the client sent it (or as the server resolved it).
+        path: String,
+    },
+    /// borg `InvalidRPCMethod`: a method the server does not offer.
+    #[error("RPC method {method} is not valid.")]
+    InvalidRpcMethod {
+        /// The method name.
+        method: String,
+    },
+    /// borg `ConnectionClosed`: the peer went away.
+    #[error("Connection closed by remote host.")]
+    ConnectionClosed,
+    /// borg `ConnectionClosedWithHint`.
+    #[error("Connection closed by remote host. {0}")]
+    ConnectionClosedWithHint(String),
+    /// borg `RPCServerOutdated`: the server is too old for a call.
+    #[error("Borg server is too old for {method}. Required version {required}")]
+    RpcServerOutdated {
+        /// The method (and argument) concerned.
+        method: String,
+        /// The version it needs.
+        required: String,
+    },
+    /// borg `UnexpectedRPCDataFormatFromServer`.
+    #[error("Got unexpected RPC data format from server:\n{0}")]
+    UnexpectedRpcDataFromServer(String),
+    /// borg `UnexpectedRPCDataFormatFromClient`.
+    #[error("Borg {version}: Got unexpected RPC data format from client.")]
+    UnexpectedRpcDataFromClient {
+        /// The server's version, as borg prints it.
+        version: String,
+    },
+    /// borg's plain `Error` or `ErrorWithTraceback` raised on the server.
+    #[error("{message}")]
+    RemoteError {
+        /// The message.
+        message: String,
+        /// Whether borg shows a traceback for it.
+        traceback: bool,
+    },
+    /// Any other exception raised on the server (borg's `RPCError`).
+    #[error("{message}")]
+    RemoteException {
+        /// The Python class name.
+        class: String,
+        /// The formatted message (`exception_short`).
+        message: String,
+        /// The traceback lines (`exception_full`).
+        full: String,
+        /// Whether borg shows the traceback.
+        traceback: bool,
+    },
     /// Locking failed.
     #[error(transparent)]
     Lock(#[from] oxiborg_lock::LockError),
@@ -140,6 +196,12 @@ pub enum RepositoryError {
         /// The underlying error.
         source: std::io::Error,
     },
+}
+
+/// borg's `format_file_size` (decimal units, two decimals), used in the
+/// texts of the quota and free-space errors.
+pub fn format_size(bytes: u64) -> String {
+    oxiborg_textfmt::format_file_size(i128::from(bytes), 2, false, false)
 }
 
 impl RepositoryError {

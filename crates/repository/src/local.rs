@@ -988,8 +988,8 @@ impl LocalRepository {
         if self.storage_quota > 0 && self.storage_quota_use > self.storage_quota {
             self.transaction_doomed = Some((self.storage_quota, self.storage_quota_use));
             return Err(RepositoryError::StorageQuotaExceeded {
-                quota: self.storage_quota,
-                used: self.storage_quota_use,
+                quota: crate::error::format_size(self.storage_quota),
+                used: crate::error::format_size(self.storage_quota_use),
             });
         }
         Ok(())
@@ -1013,7 +1013,10 @@ impl LocalRepository {
         }
         if let Some((quota, used)) = self.transaction_doomed {
             self.rollback_state();
-            return Err(RepositoryError::StorageQuotaExceeded { quota, used });
+            return Err(RepositoryError::StorageQuotaExceeded {
+                quota: crate::error::format_size(quota),
+                used: crate::error::format_size(used),
+            });
         }
         let required = self.required_free_space();
         if let Some(free) = self.store.free_space() {
@@ -1021,8 +1024,8 @@ impl LocalRepository {
                 self.rollback_state();
                 self.cleanup_uncommitted()?;
                 return Err(RepositoryError::InsufficientFreeSpace {
-                    required,
-                    available: free,
+                    required: crate::error::format_size(required),
+                    available: crate::error::format_size(free),
                 });
             }
         }

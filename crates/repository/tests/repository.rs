@@ -240,7 +240,7 @@ fn storage_quota_dooms_the_transaction() {
     assert!(
         matches!(
             e,
-            RepositoryError::StorageQuotaExceeded { quota: 10_000, .. }
+            RepositoryError::StorageQuotaExceeded { ref quota, .. } if quota == "10.00 kB"
         ),
         "{e}"
     );
