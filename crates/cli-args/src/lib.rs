@@ -21,6 +21,8 @@ pub mod check;
 pub use check::CheckArgs;
 pub mod tar;
 pub use tar::{ExportTarArgs, ImportTarArgs};
+pub mod serve;
+pub use serve::ServeArgs;
 pub mod key;
 pub use key::{
     ConfigArgs, KeyArgs, KeyCommand, KeyExportArgs, KeyImportArgs, KeyPathArgs, KeyRepoArgs,
@@ -210,6 +212,8 @@ pub enum Command {
     Key(KeyArgs),
     /// Get, set, and delete values in a repository or cache config file.
     Config(ConfigArgs),
+    /// Start repository server process.
+    Serve(ServeArgs),
 
     /// A borg 1.4 command that oxiborg does not implement yet.
     #[command(flatten)]
@@ -753,8 +757,6 @@ pub enum Pending {
     /// Mount an archive or repository as a FUSE filesystem (not implemented yet).
     Mount(Rest),
     /// Rename an archive (not implemented yet).
-    /// Start the repository server process (not implemented yet).
-    Serve(Rest),
     /// Unmount a FUSE filesystem (not implemented yet).
     Umount(Rest),
     /// Upgrade a repository from a previous version (not implemented yet).
@@ -767,7 +769,6 @@ impl Pending {
         match self {
             Pending::Debug(_) => "debug",
             Pending::Mount(_) => "mount",
-            Pending::Serve(_) => "serve",
             Pending::Umount(_) => "umount",
             Pending::Upgrade(_) => "upgrade",
         }

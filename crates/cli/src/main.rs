@@ -124,6 +124,7 @@ fn run(ctx: &commands::Ctx, command: Option<Command>) -> anyhow::Result<u8> {
         Some(Command::ImportTar(a)) => commands::tar::import_tar(ctx, &a),
         Some(Command::Key(a)) => commands::key::run(ctx, a.command),
         Some(Command::Config(a)) => commands::config::run(ctx, &a),
+        Some(Command::Serve(a)) => commands::serve::run(ctx, &a),
         Some(Command::NotYetImplemented(p)) => Err(not_yet(p.name()).into()),
     }
 }

@@ -167,18 +167,66 @@ pub struct Response {
 }
 
 /// An incremental reader of a msgpack stream.
-#[derive(Debug, Default)]
+///
+/// Incoming bytes are scanned once, resumably and without allocating, to
+/// find where the next value ends (and to refuse an oversized or
+/// over-structured one early); only a complete value is decoded. So a value
+/// arriving in many small reads costs linear time, and a peer cannot make
+/// the reader allocate more than [`MAX_MESSAGE`] bytes of buffer plus
+/// `max_items` decoded values.
+#[derive(Debug)]
 pub struct Unpacker {
     buf: Vec<u8>,
     start: usize,
-    /// Bytes the partial value at `start` needs at least (0: unknown).
-    need: usize,
+    scan: Scan,
+    max_items: usize,
+}
+
+impl Default for Unpacker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Where the scan of the value at `start` stands.
+#[derive(Debug, Default, Clone)]
+struct Scan {
+    /// Offset (from `start`) of the next header to read; may lie beyond
+    /// the buffered bytes while a raw body is still arriving.
+    pos: usize,
+    /// Elements still to read in each open array/map (maps count keys and
+    /// values).
+    open: Vec<u64>,
+    /// Values seen so far in this message (containers included).
+    items: usize,
+    /// The top-level header has been read.
+    started: bool,
+}
+
+/// What scanning the buffered bytes found.
+enum ScanResult {
+    /// The value at `start` ends at this offset.
+    Complete(usize),
+    /// More bytes are needed.
+    Incomplete,
 }
 
 impl Unpacker {
-    /// An empty unpacker.
+    /// An empty unpacker without an element limit (a client reading
+    /// replies: `list` returns up to 100000 ids).
     pub fn new() -> Self {
-        Self::default()
+        Self::with_max_items(usize::MAX)
+    }
+
+    /// An empty unpacker refusing a message with more than `max_items`
+    /// values in total (a server reading requests, which are small maps).
+    pub fn with_max_items(max_items: usize) -> Self {
+        Unpacker {
+            buf: Vec::new(),
+            start: 0,
+            scan: Scan::default(),
+            max_items,
+        }
     }
 
     /// Append bytes read from the peer.
@@ -200,67 +248,129 @@ impl Unpacker {
 
     /// The next complete value, `Ok(None)` when more bytes are needed.
     pub fn next_value(&mut self) -> Result<Option<Value>, CodecError> {
-        let avail = self.pending();
-        if avail == 0 || avail < self.need {
-            return Ok(None);
-        }
-        match oxiborg_msgpack::decode_stream_item(&self.buf[self.start..]) {
-            Ok((v, used)) => {
-                if used > MAX_MESSAGE {
-                    return Err(CodecError::TooLarge);
+        match self.scan_more()? {
+            ScanResult::Incomplete => Ok(None),
+            ScanResult::Complete(len) => {
+                let bytes = &self.buf[self.start..self.start + len];
+                let (v, used) =
+                    oxiborg_msgpack::decode_stream_item(bytes).map_err(CodecError::Msgpack)?;
+                if used != len {
+                    return Err(CodecError::Format(
+                        "a message's extent disagrees with its decoding".into(),
+                    ));
                 }
-                self.start += used;
-                self.need = 0;
+                self.start += len;
+                self.scan = Scan::default();
                 Ok(Some(v))
             }
-            Err(DecodeError::Incomplete { .. }) => {
-                let need = declared_size(&self.buf[self.start..]).unwrap_or(avail + 1);
-                if need > MAX_MESSAGE || avail > MAX_MESSAGE {
-                    return Err(CodecError::TooLarge);
-                }
-                self.need = need.max(avail + 1);
-                Ok(None)
-            }
-            Err(e) => Err(CodecError::Msgpack(e)),
         }
     }
-}
 
-/// A lower bound on the size of the value starting at `b`: the scan walks
-/// the value's first elements and stops at the first raw that is not yet
-/// complete, returning where it ends. Lets a reader refuse an oversized
-/// message early and skip re-decoding a long partial one.
-fn declared_size(b: &[u8]) -> Option<usize> {
-    let mut pos = 0usize;
-    let be = |at: usize, n: usize| -> Option<usize> {
-        let s = b.get(at..at + n)?;
-        Some(s.iter().fold(0usize, |acc, &x| (acc << 8) | usize::from(x)))
-    };
-    for _ in 0..64 {
-        let Some(&t) = b.get(pos) else {
-            return Some(pos + 1);
-        };
-        let (header, len) = match t {
-            0x00..=0x7f | 0x80..=0x9f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => (1, 0),
-            0xdc | 0xde => (3, 0),
-            0xdd | 0xdf => (5, 0),
-            0xcc | 0xd0 => (2, 0),
-            0xcd | 0xd1 => (3, 0),
-            0xce | 0xd2 | 0xca => (5, 0),
-            0xcf | 0xd3 | 0xcb => (9, 0),
-            0xa0..=0xbf => (1, usize::from(t & 0x1f)),
-            0xd9 | 0xc4 => (2, be(pos + 1, 1)?),
-            0xda | 0xc5 => (3, be(pos + 1, 2)?),
-            0xdb | 0xc6 => (5, be(pos + 1, 4)?),
-            _ => return None,
-        };
-        let end = pos.checked_add(header)?.checked_add(len)?;
-        if end > b.len() {
-            return Some(end);
+    /// Continue scanning the value at `start` over the buffered bytes.
+    fn scan_more(&mut self) -> Result<ScanResult, CodecError> {
+        let b = &self.buf[self.start..];
+        let avail = b.len();
+        let s = &mut self.scan;
+        loop {
+            if s.started && s.open.is_empty() {
+                // The value's last header was read; its body may still be
+                // arriving.
+                return Ok(if s.pos <= avail {
+                    ScanResult::Complete(s.pos)
+                } else {
+                    ScanResult::Incomplete
+                });
+            }
+            if s.pos >= avail {
+                return Ok(ScanResult::Incomplete);
+            }
+            let pos = s.pos;
+            let t = b[pos];
+            let be = |n: usize| -> Option<u64> {
+                let bytes = b.get(pos + 1..pos + 1 + n)?;
+                Some(bytes.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+            };
+            // (header length, body length, elements it opens)
+            let (header, len_bytes, kind): (usize, usize, u8) = match t {
+                0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (1, 0, b's'),
+                0x80..=0x8f => (1, 0, b'M'),
+                0x90..=0x9f => (1, 0, b'A'),
+                0xa0..=0xbf => (1, 0, b'r'),
+                0xc4 | 0xd9 => (2, 1, b'r'),
+                0xc5 | 0xda => (3, 2, b'r'),
+                0xc6 | 0xdb => (5, 4, b'r'),
+                0xcc | 0xd0 => (2, 0, b's'),
+                0xcd | 0xd1 => (3, 0, b's'),
+                0xca | 0xce | 0xd2 => (5, 0, b's'),
+                0xcb | 0xcf | 0xd3 => (9, 0, b's'),
+                0xdc => (3, 2, b'A'),
+                0xdd => (5, 4, b'A'),
+                0xde => (3, 2, b'M'),
+                0xdf => (5, 4, b'M'),
+                // 0xc1 (never used) and the ext types borg never sends.
+                _ => {
+                    return Err(CodecError::Msgpack(DecodeError::InvalidType {
+                        byte: t,
+                        offset: pos,
+                    }))
+                }
+            };
+            if pos + header > avail {
+                return Ok(ScanResult::Incomplete);
+            }
+            let n = match (kind, len_bytes) {
+                (b'M', 0) => u64::from(t & 0x0f),
+                (b'A', 0) => u64::from(t & 0x0f),
+                (b'r', 0) => u64::from(t & 0x1f),
+                (_, 0) => 0,
+                (_, k) => be(k).unwrap_or(0),
+            };
+            s.items += 1;
+            if s.items > self.max_items {
+                return Err(CodecError::Format(format!(
+                    "a message holds more than {} values",
+                    self.max_items
+                )));
+            }
+            s.started = true;
+            let mut end = pos + header;
+            let opens = match kind {
+                b'r' => {
+                    end = end.saturating_add(usize::try_from(n).unwrap_or(usize::MAX));
+                    0
+                }
+                b'A' => n,
+                b'M' => n.saturating_mul(2),
+                _ => 0,
+            };
+            // Every element takes at least one byte.
+            if end > MAX_MESSAGE || opens > (MAX_MESSAGE - pos) as u64 {
+                return Err(CodecError::TooLarge);
+            }
+            if opens > (self.max_items - s.items) as u64 {
+                return Err(CodecError::Format(format!(
+                    "a message holds more than {} values",
+                    self.max_items
+                )));
+            }
+            s.pos = end;
+            if opens > 0 {
+                if s.open.len() >= oxiborg_msgpack::MAX_DEPTH {
+                    return Err(CodecError::Msgpack(DecodeError::TooDeep { offset: pos }));
+                }
+                s.open.push(opens);
+            } else {
+                // A complete element: close every container it completes.
+                while let Some(top) = s.open.last_mut() {
+                    *top -= 1;
+                    if *top > 0 {
+                        break;
+                    }
+                    s.open.pop();
+                }
+            }
         }
-        pos = end;
     }
-    None
 }
 
 fn text(v: &Value) -> Option<String> {

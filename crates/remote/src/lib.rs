@@ -4,3 +4,4 @@
 //!   messages, borg's exceptions).
 
 pub mod codec;
+pub mod server;

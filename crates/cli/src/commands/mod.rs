@@ -11,6 +11,7 @@ pub mod key;
 pub mod locks;
 pub mod prune;
 pub mod recreate;
+pub mod serve;
 pub mod tar;
 
 use std::io::Write;
