@@ -2,5 +2,10 @@
 //!
 //! * [`codec`]: the RPC wire format (msgpack stream, dict and legacy
 //!   messages, borg's exceptions).
+//! * [`client`]: [`RemoteRepository`], a [`oxiborg_repository::Repository`]
+//!   that talks to `borg serve` (or `oxiborg serve`) through ssh.
 
+pub mod client;
 pub mod codec;
+
+pub use client::{ClientOptions, RemoteLocation, RemoteOutput, RemoteRepository};
