@@ -950,8 +950,10 @@ fn writer_loop(q: Arc<SendQueue>, mut stdin: ChildStdin, ratelimit: u64) {
         let msg = {
             let mut st = lock(&q.state);
             loop {
-                if let Some(m) = st.queue.front() {
-                    break Some(m.clone());
+                // The message leaves the queue but still counts against
+                // the buffer until it is written.
+                if let Some(m) = st.queue.pop_front() {
+                    break Some(m);
                 }
                 if st.closed {
                     break None;
@@ -967,7 +969,6 @@ fn writer_loop(q: Arc<SendQueue>, mut stdin: ChildStdin, ratelimit: u64) {
         };
         let written = limiter.write_all(&mut stdin, &msg);
         let mut st = lock(&q.state);
-        st.queue.pop_front();
         st.bytes -= msg.len();
         if let Err(e) = written {
             st.failed = Some(e.to_string());

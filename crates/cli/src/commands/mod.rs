@@ -107,10 +107,11 @@ impl Ctx {
         exclusive: bool,
         what: &str,
     ) -> anyhow::Result<LocalRepository> {
-        if loc.remote.is_some() {
+        if let Some(r) = &loc.remote {
+            // borg's argparse type `location_validator(proto='file')`.
             return Err(CliError::usage(format!(
-                "{what} works on local repositories only (as in borg); {} is remote",
-                loc.canonical()
+                "borg {what}: error: argument REPOSITORY: \"{}\": Repository must be local",
+                r.processed
             ))
             .into());
         }
