@@ -645,11 +645,21 @@ impl RemoteRepository {
             st.closed = true;
         }
         self.queue.cond.notify_all();
+        let deadline = Instant::now() + CLOSE_TIMEOUT;
         if let Some(w) = self.writer.take() {
+            // A server that stopped reading must not keep us here: past
+            // the deadline it is killed, which ends the blocked write.
+            while !w.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if !w.is_finished() {
+                if let Some(c) = self.child.as_mut() {
+                    let _ = c.kill();
+                }
+            }
             let _ = w.join();
         }
         if let Some(mut child) = self.child.take() {
-            let deadline = Instant::now() + CLOSE_TIMEOUT;
             loop {
                 match child.try_wait() {
                     Ok(Some(_)) | Err(_) => break,
