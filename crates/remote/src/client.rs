@@ -184,18 +184,22 @@ impl RemoteRepository {
     /// create) the repository.
     pub fn connect(loc: &RemoteLocation, opts: &ClientOptions, open: &OpenOptions) -> Result<Self> {
         let argv = opts.command_line(loc);
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..])
+        // As borg (`preexec_fn=ignore_sigint`): Ctrl-C must not kill ssh,
+        // the connection is needed to roll back or write a checkpoint. An
+        // ignored signal stays ignored across exec, so a tiny shell sets
+        // that up; the child stays in our process group, so ssh can still
+        // ask for a password on the terminal.
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg("trap '' INT; exec \"$@\"")
+            .arg("sh")
+            .args(&argv)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for k in &opts.env_remove {
             cmd.env_remove(k);
         }
-        // As borg: Ctrl-C must not kill ssh, the connection is needed to
-        // shut down cleanly. A new process group keeps the terminal's
-        // SIGINT away from the child.
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd.spawn().map_err(|e| RepositoryError::Io {
             path: PathBuf::from(&argv[0]),
             source: e,
