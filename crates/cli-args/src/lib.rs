@@ -120,6 +120,23 @@ pub struct CommonOptions {
     /// Wait at most SECONDS for acquiring a repository/cache lock (default: 1).
     #[arg(long, global = true, value_name = "SECONDS")]
     pub lock_wait: Option<u64>,
+    /// Use PATH as borg executable on the remote (default: "borg").
+    #[arg(long, global = true, value_name = "PATH")]
+    pub remote_path: Option<String>,
+    /// Use this command to connect to the 'borg serve' process (default: 'ssh').
+    #[arg(long, global = true, value_name = "RSH")]
+    pub rsh: Option<String>,
+    /// Set network upload rate limit in kiByte/s (default: 0=unlimited).
+    #[arg(long, global = true, value_name = "RATE", alias = "remote-ratelimit")]
+    pub upload_ratelimit: Option<u64>,
+    /// Set network upload buffer size in MiB. (default: 0=no buffer)
+    #[arg(
+        long,
+        global = true,
+        value_name = "UPLOAD_BUFFER",
+        alias = "remote-buffer"
+    )]
+    pub upload_buffer: Option<u64>,
 }
 
 impl CommonOptions {

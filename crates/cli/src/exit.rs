@@ -175,6 +175,13 @@ fn repository_class(e: &oxiborg_repository::RepositoryError) -> ErrorClass {
         R::Integrity { .. } | R::IntegrityOther(_) => class::INTEGRITY_ERROR,
         R::FileIntegrity { .. } => class::FILE_INTEGRITY_ERROR,
         R::Lock(l) => lock_class(l),
+        R::PathNotAllowed { .. } => class::PATH_NOT_ALLOWED,
+        R::InvalidRpcMethod { .. } => class::INVALID_RPC_METHOD,
+        R::ConnectionClosed => class::CONNECTION_CLOSED,
+        R::ConnectionClosedWithHint(_) => class::CONNECTION_CLOSED_WITH_HINT,
+        R::RpcServerOutdated { .. } => class::RPC_SERVER_OUTDATED,
+        R::UnexpectedRpcDataFromServer(_) => class::UNEXPECTED_RPC_DATA_FROM_SERVER,
+        R::UnexpectedRpcDataFromClient { .. } => class::UNEXPECTED_RPC_DATA_FROM_CLIENT,
         _ => class::ERROR,
     }
 }

@@ -109,6 +109,53 @@ impl oxiborg_repository::Reporter for Logger {
     }
 }
 
+/// Where a remote server's stderr lines go (borg's `handle_remote_line`):
+/// log records at their own level, progress only with `--progress`.
+#[derive(Debug, Clone)]
+pub struct RemoteLog {
+    /// The local logger.
+    pub logger: Logger,
+    /// `--progress`.
+    pub progress: bool,
+}
+
+fn level_from_name(name: &str) -> LogLevel {
+    match name {
+        "DEBUG" => LogLevel::Debug,
+        "INFO" => LogLevel::Info,
+        "WARNING" | "WARN" => LogLevel::Warning,
+        "ERROR" => LogLevel::Error,
+        _ => LogLevel::Critical,
+    }
+}
+
+impl oxiborg_remote::RemoteOutput for RemoteLog {
+    fn remote_log(&self, level: &str, logger: &str, message: &str) {
+        self.logger
+            .log(level_from_name(level), logger, message, None, false);
+    }
+
+    fn remote_progress(&self, json_line: &str, message: Option<&str>) {
+        if !self.progress {
+            return;
+        }
+        if self.logger.json() {
+            self.logger.raw_json(json_line);
+        } else if let Some(m) = message {
+            let _ = write!(std::io::stderr().lock(), "{m}\r");
+        }
+    }
+
+    fn remote_raw(&self, line: &str) {
+        if self.logger.json() {
+            self.logger
+                .log(LogLevel::Warning, "root", line.trim(), None, false);
+        } else {
+            let _ = write!(std::io::stderr().lock(), "{line}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,6 +76,13 @@ fn main() -> ExitCode {
         logger: logger.clone(),
         lock_wait: std::time::Duration::from_secs(cli.common.lock_wait.unwrap_or(1)),
         progress: cli.common.progress,
+        remote: commands::RemoteSettings {
+            rsh: cli.common.rsh.clone(),
+            remote_path: cli.common.remote_path.clone(),
+            upload_ratelimit: cli.common.upload_ratelimit.unwrap_or(0),
+            upload_buffer: cli.common.upload_buffer.unwrap_or(0),
+            level: cli.common.level(),
+        },
     };
     let rc = match run(&ctx, cli.command) {
         Ok(rc) => rc,
@@ -117,7 +124,7 @@ fn run(ctx: &commands::Ctx, command: Option<Command>) -> anyhow::Result<u8> {
         Some(Command::Delete(a)) => commands::archive::delete(ctx, &a),
         Some(Command::Rename(a)) => commands::archive::rename(ctx, &a),
         Some(Command::Recreate(a)) => commands::recreate::run(ctx, &a),
-        Some(Command::Version(a)) => commands::version(&a),
+        Some(Command::Version(a)) => commands::version(ctx, &a),
         Some(Command::Prune(a)) => commands::prune::run(ctx, &a),
         Some(Command::Diff(a)) => commands::diff::run(ctx, &a),
         Some(Command::ExportTar(a)) => commands::tar::export_tar(ctx, &a),

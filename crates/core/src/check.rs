@@ -13,7 +13,6 @@
 //! [`ArchiveChecker::manifest`], then [`ArchiveChecker::finish`].
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use oxiborg_chunker::{Chunker, ChunkerParams};
 use oxiborg_crypto::{
@@ -105,14 +104,15 @@ pub struct KeySource<'a> {
     pub dirs: &'a BorgDirs,
     /// Passphrases.
     pub pass: &'a mut dyn PassphraseSource,
-    /// The repository path (names the repokey in the passphrase prompt).
-    pub repo_path: &'a Path,
+    /// The canonical repository location (names the repokey in the
+    /// passphrase prompt and in errors).
+    pub location: &'a str,
 }
 
 impl std::fmt::Debug for KeySource<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeySource")
-            .field("repo_path", &self.repo_path)
+            .field("location", &self.location)
             .finish_non_exhaustive()
     }
 }
@@ -339,7 +339,7 @@ impl<'r> ArchiveChecker<'r> {
                 type_byte,
                 keys.dirs,
                 keys.pass,
-                keys.repo_path,
+                keys.location,
                 security.tam_required(),
             )?);
             break;

@@ -53,30 +53,46 @@ pub fn init(
     open.create = true;
     let mut repo = LocalRepository::create(path, &open, reporter)?;
     let location = opts.canonical_location.clone();
-    let (key, key_location) = create_key(&mut repo, opts.mode, dirs, pass, &location, None)?;
+    let out = init_repository(&mut repo, opts.mode, &location, &location, None, dirs, pass)?;
+    repo.close()?;
+    Ok(out)
+}
+
+/// Put key and empty manifest into a freshly created (and still open)
+/// repository, local or remote, and commit; then record the security
+/// directory. A new keyfile is named after `key_path` and `host` (borg's
+/// `Location.to_key_filename`).
+pub fn init_repository(
+    repo: &mut dyn Repository,
+    mode: KeyType,
+    location: &str,
+    key_path: &str,
+    host: Option<&str>,
+    dirs: &BorgDirs,
+    pass: &mut dyn PassphraseSource,
+) -> Result<InitOutcome> {
+    let (key, key_location) = create_key(repo, mode, dirs, pass, key_path, host)?;
     let sec = SecurityDir::new(dirs, &repo.id());
     let mut manifest = Manifest::new();
     let lz4 = Compressor::new(CompressionSpec::Lz4);
     let (_, envelope) = {
-        let mut nonces = NonceManager::new(RepoNonces(&mut repo), sec.nonce_file(), 0);
+        let mut nonces = NonceManager::new(RepoNonces(&mut *repo), sec.nonce_file(), 0);
         seal_manifest(&key, &mut nonces, &mut manifest, &lz4)?
     };
     repo.put(&MANIFEST_ID, &envelope)?;
     repo.commit(CommitOptions::default())?;
     sec.save(
-        &location,
+        location,
         key.key_type().type_byte(),
         manifest.timestamp.as_deref().unwrap_or(""),
     )?;
     if key.tam_required() {
         sec.set_tam_required(true)?;
     }
-    let repository_id = repo.id();
-    repo.close()?;
     Ok(InitOutcome {
-        repository_id,
+        repository_id: repo.id(),
         key_location,
-        key_type: opts.mode,
+        key_type: mode,
     })
 }
 

@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use oxiborg_crypto::primitives::sha256;
 use oxiborg_crypto::{
@@ -60,9 +60,9 @@ pub fn load_keyblob(
     repo: &mut dyn Repository,
     key_type: KeyType,
     dirs: &BorgDirs,
-    repo_path: &Path,
+    location: &str,
 ) -> Result<String> {
-    key_blob_text(repo, key_type, dirs, repo_path)
+    key_blob_text(repo, key_type, dirs, location)
 }
 
 /// `KeyManager.get_keyfile_data`: `BORG_KEY <id>\n` and the blob, ending
@@ -232,7 +232,7 @@ pub fn store_keyblob(
     storage: KeyStorage,
     dirs: &BorgDirs,
     keyblob: &str,
-    location_path: &str,
+    (location_path, host): (&str, Option<&str>),
     canonical_location: &str,
 ) -> Result<KeyTarget> {
     match storage {
@@ -245,7 +245,7 @@ pub fn store_keyblob(
                     match find_keyfile(&dirs.keys_dir, &id) {
                         Ok(p) => p,
                         Err(CryptoError::KeyfileNotFound { .. }) => {
-                            new_keyfile_path(&dirs.keys_dir, location_path, None)
+                            new_keyfile_path(&dirs.keys_dir, location_path, host)
                         }
                         Err(e) => return Err(e.into()),
                     }

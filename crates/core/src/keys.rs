@@ -118,14 +118,12 @@ pub(crate) fn key_blob_text(
     repo: &mut dyn Repository,
     key_type: KeyType,
     dirs: &BorgDirs,
-    repo_path: &Path,
+    location: &str,
 ) -> Result<String> {
-    let location = crate::init::canonical_local_path(repo_path);
-    let location = location.to_string_lossy();
     match key_type.storage() {
         KeyStorage::Keyfile => {
             let id = repo.id();
-            let path = find_keyfile_for(dirs, &id, &location)?;
+            let path = find_keyfile_for(dirs, &id, location)?;
             let contents = fs::read(&path).map_err(|e| CoreError::io(&path, e))?;
             keyfile_sanity_check(&contents, &id, &path)?;
             Ok(parse_keyfile(&contents)?.blob_text)
@@ -133,7 +131,7 @@ pub(crate) fn key_blob_text(
         _ => {
             let text = repo.load_key()?;
             if text.is_empty() {
-                return Err(CoreError::RepoKeyNotFound(PathBuf::from(&*location)));
+                return Err(CoreError::RepoKeyNotFound(PathBuf::from(location)));
             }
             Ok(String::from_utf8_lossy(&text).into_owned())
         }
@@ -148,14 +146,14 @@ pub fn load_key(
     type_byte: u8,
     dirs: &BorgDirs,
     pass: &mut dyn PassphraseSource,
-    repo_path: &Path,
+    location: &str,
     tam_required_fallback: bool,
 ) -> Result<Key> {
     let key_type = KeyType::identify(type_byte)?;
     if !key_type.has_key_material() {
         return Ok(Key::plaintext());
     }
-    let text = key_blob_text(repo, key_type, dirs, repo_path)?;
+    let text = key_blob_text(repo, key_type, dirs, location)?;
     let try_pass = |p: &str| match KeyMaterial::from_key_blob_text(&text, p, tam_required_fallback)
     {
         Ok(m) => Ok(Some(m)),
@@ -169,7 +167,7 @@ pub fn load_key(
     } else {
         let prompt = match key_type.storage() {
             KeyStorage::Keyfile => "Enter passphrase for key file: ".to_string(),
-            _ => format!("Enter passphrase for key {}: ", repo_path.display()),
+            _ => format!("Enter passphrase for key {location}: "),
         };
         let mut found = None;
         for _ in 0..3 {

@@ -49,7 +49,7 @@ pub use error::{CoreError, Result};
 pub use export_tar::{export_tar, ExportObserver, ExportOptions};
 pub use extract::{decode_parallel, extract, strip_components, ExtractObserver, ExtractOptions};
 pub use import_tar::TarEntries;
-pub use init::{canonical_local_path, init, InitOptions, InitOutcome};
+pub use init::{canonical_local_path, init, init_repository, InitOptions, InitOutcome};
 pub use keymgmt::{
     change_passphrase, key_storage, keyblob_from_backup, keyblob_from_binary, keyfile_data,
     load_keyblob, migrate_to_repokey, paper_id_checksum, paper_key, paper_line_checksum,

@@ -1,7 +1,6 @@
 //! Opening a repository for archive work: key, manifest and borg's security
 //! checks (`SecurityManager.assert_secure`), in that order.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use oxiborg_crypto::{Key, NonceManager, SecurityDirNonceFile};
@@ -63,7 +62,6 @@ impl Session {
         mut repo: SharedRepository,
         dirs: &BorgDirs,
         pass: &mut dyn PassphraseSource,
-        repo_path: &Path,
         location: &str,
         operation: Operation,
         answers: SecurityAnswers,
@@ -81,7 +79,7 @@ impl Session {
             type_byte,
             dirs,
             pass,
-            repo_path,
+            location,
             security.tam_required(),
         )?;
         let manifest = decode_manifest(&key, &envelope)?;

@@ -112,7 +112,7 @@ fn borg_uses_repositories_oxiborg_initialised() {
             env[0],
             &d,
             &mut FixedPassphrase("secret pw".into()),
-            &repo,
+            &repo.to_string_lossy(),
             sec.join("tam_required").exists(),
         )
         .unwrap();
@@ -165,7 +165,7 @@ fn wrong_passphrase_is_refused() {
         env[0],
         &d,
         &mut FixedPassphrase("wrong".into()),
-        &repo,
+        &repo.to_string_lossy(),
         true,
     )
     .unwrap_err();

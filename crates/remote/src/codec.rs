@@ -816,11 +816,9 @@ mod tests {
             let mut u = Unpacker::new();
             for piece in bytes.chunks(step) {
                 u.feed(piece);
-                loop {
-                    match u.next_value() {
-                        Ok(Some(v)) => { let _ = parse_request(v.clone()); let _ = parse_response(v); }
-                        Ok(None) | Err(_) => break,
-                    }
+                while let Ok(Some(v)) = u.next_value() {
+                    let _ = parse_request(v.clone());
+                    let _ = parse_response(v);
                 }
             }
         }

@@ -2,6 +2,13 @@
 //!
 //! * [`codec`]: the RPC wire format (msgpack stream, dict and legacy
 //!   messages, borg's exceptions).
+//! * [`client`]: [`RemoteRepository`], a [`oxiborg_repository::Repository`]
+//!   that talks to `borg serve` (or `oxiborg serve`) through ssh.
+//! * [`server`]: `oxiborg serve`, borg's `RepositoryServer` over a local
+//!   repository.
 
+pub mod client;
 pub mod codec;
 pub mod server;
+
+pub use client::{ClientOptions, RemoteLocation, RemoteOutput, RemoteRepository};

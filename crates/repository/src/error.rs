@@ -173,8 +173,9 @@ pub enum RepositoryError {
         /// Whether borg shows a traceback for it.
         traceback: bool,
     },
-    /// Any other exception raised on the server (borg's `RPCError`).
-    #[error("{message}")]
+    /// Any other exception raised on the server (borg's `RPCError`): shown
+    /// with its traceback when borg would show it.
+    #[error("{}", if *.traceback { .full } else { .message })]
     RemoteException {
         /// The Python class name.
         class: String,

@@ -51,10 +51,9 @@ pub fn open_session(
         unknown_unencrypted_ok: env_yes("BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK"),
     };
     Ok(Session::open(
-        Box::new(repo),
+        repo,
         &borg_dirs(),
         &mut EnvPassphrase::default(),
-        &loc.path,
         &loc.canonical(),
         op,
         answers,
@@ -1045,7 +1044,6 @@ pub fn delete(ctx: &Ctx, args: &DeleteArgs) -> anyhow::Result<u8> {
         || args.filter.last > 0;
     if args.cache_only {
         let repo = ctx.open(&loc, false)?;
-        use oxiborg_repository::Repository;
         let id = repo.id();
         drop(repo);
         oxiborg_core::CacheDir::new(&borg_dirs().cache_dir, &id).destroy()?;

@@ -117,8 +117,13 @@ pub struct CrudTimes {
 fn crud(ctx: &Ctx, args: &CrudArgs) -> anyhow::Result<u8> {
     let loc = crate::location::parse_repository(Some(&args.repository))?;
     // borg: `args.location.canonical_path() + '::borg-benchmark-crud'`;
-    // for a local repository that is its (normalised, not absolutised) path.
-    let archive = format!("{}::borg-benchmark-crud", loc.path.to_string_lossy());
+    // for a local repository that is its (normalised, not absolutised)
+    // path, for a remote one its `ssh://` form.
+    let repo = match loc.remote {
+        Some(_) => loc.canonical(),
+        None => loc.path.to_string_lossy().into_owned(),
+    };
+    let archive = format!("{repo}::borg-benchmark-crud");
     let sets: &[CrudSet] = if std::env::var_os("_BORG_BENCHMARK_CRUD_TEST").is_some() {
         &CRUD_TEST_SETS
     } else {

@@ -140,7 +140,7 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> anyhow::Result<u8> {
     if !args.archives_only {
         let max = (args.max_duration > 0).then(|| Duration::from_secs(args.max_duration));
         if !repo.check(args.repair, max)? {
-            repo.close()?;
+            repo.close_boxed()?;
             // Problems found are a warning (rc 1) in both exit-code modes.
             return Ok(1);
         }
@@ -151,14 +151,14 @@ pub fn run(ctx: &Ctx, args: &CheckArgs) -> anyhow::Result<u8> {
         let dirs = borg_dirs();
         let mut pass = EnvPassphrase::default();
         let ok = {
-            let dynrepo: &mut (dyn Repository + Send) = &mut repo;
+            let dynrepo: &mut (dyn Repository + Send) = repo.as_mut();
             check_archives(dynrepo, &loc, args, &log, &dirs, &mut pass)?
         };
         if !ok {
             rc = 1;
         }
     }
-    repo.close()?;
+    repo.close_boxed()?;
     Ok(rc)
 }
 
@@ -177,7 +177,7 @@ fn check_archives(
     let keys = KeySource {
         dirs,
         pass,
-        repo_path: &loc.path,
+        location: &loc.canonical(),
     };
     let Some(mut checker) = ArchiveChecker::start(repo, keys, log, opts)? else {
         return Ok(false);

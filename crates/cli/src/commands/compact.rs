@@ -1,6 +1,6 @@
 //! `oxiborg compact`
 
-use oxiborg_repository::{CommitOptions, Repository, MANIFEST_ID};
+use oxiborg_repository::{CommitOptions, MANIFEST_ID};
 
 use super::Ctx;
 use crate::location::parse_repository;
@@ -20,6 +20,6 @@ pub fn run(ctx: &Ctx, args: &oxiborg_cli_args::CompactArgs) -> anyhow::Result<u8
         threshold: f64::from(args.threshold) / 100.0,
         cleanup_commits: args.cleanup_commits,
     })?;
-    repo.close()?;
+    repo.close_boxed()?;
     Ok(0)
 }

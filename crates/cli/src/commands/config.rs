@@ -140,7 +140,7 @@ pub fn run(ctx: &Ctx, args: &ConfigArgs) -> anyhow::Result<u8> {
         )
         .into());
     }
-    let mut repo = ctx.open(&loc, true)?;
+    let mut repo = ctx.open_local(&loc, true, "config")?;
     let (section, name) = if args.list {
         (String::new(), String::new())
     } else {

@@ -1,7 +1,7 @@
 //! `oxiborg init`
 
 use oxiborg_cli_args::{InitArgs, LogLevel};
-use oxiborg_core::{InitOptions, KeyLocation};
+use oxiborg_core::KeyLocation;
 use oxiborg_crypto::KeyType;
 
 use super::Ctx;
@@ -26,21 +26,22 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> anyhow::Result<u8> {
     let loc = parse_repository(args.repository.as_deref())?;
     let mode: KeyType = args.encryption.parse()?;
     let mut open = ctx.open_options(true);
+    open.create = true;
     open.append_only = args.append_only;
     open.storage_quota = args.storage_quota;
     open.make_parent_dirs = args.make_parent_dirs;
-    let opts = InitOptions {
+    let mut repo = ctx.open_with(&loc, &open)?;
+    let (key_path, host) = loc.key_name();
+    let out = oxiborg_core::init_repository(
+        repo.as_mut(),
         mode,
-        open,
-        canonical_location: loc.canonical(),
-    };
-    let out = oxiborg_core::init(
-        &loc.path,
-        &opts,
+        &loc.canonical(),
+        &key_path,
+        host.as_deref(),
         &borg_dirs(),
         &mut EnvPassphrase::default(),
-        ctx.reporter(),
     )?;
+    repo.close_boxed()?;
     if let KeyLocation::Keyfile(p) = &out.key_location {
         ctx.logger.log(
             LogLevel::Info,

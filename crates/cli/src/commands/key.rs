@@ -11,7 +11,6 @@ use oxiborg_core::{
     paper_repo_id, paper_total_checksum, qr_html, related_secrets_json, store_keyblob, CoreError,
 };
 use oxiborg_format::Operation;
-use oxiborg_repository::LocalRepository;
 
 use super::archive::{open_session, os_error_text};
 use super::{print_out, Ctx};
@@ -37,10 +36,10 @@ fn info(ctx: &Ctx, msg: &str) {
 
 /// Open the repository without a lock (borg's `lock=False` for key
 /// export and import).
-fn open_unlocked(ctx: &Ctx, loc: &Location) -> anyhow::Result<LocalRepository> {
+fn open_unlocked(ctx: &Ctx, loc: &Location) -> anyhow::Result<oxiborg_core::SharedRepository> {
     let mut o = ctx.open_options(false);
     o.lock = false;
-    Ok(LocalRepository::open(&loc.path, &o, ctx.reporter())?)
+    ctx.open_with(loc, &o)
 }
 
 /// borg's `dash_open(path, 'w')` and a write: `-` (or no path) is stdout.
@@ -58,9 +57,9 @@ fn write_out(path: Option<&str>, data: &[u8]) -> std::io::Result<()> {
 fn export(ctx: &Ctx, args: &KeyExportArgs) -> anyhow::Result<u8> {
     let loc = parse_repository(args.repository.as_deref())?;
     let mut repo = open_unlocked(ctx, &loc)?;
-    let (key_type, _) = key_storage(&mut repo)?;
-    let keyblob = load_keyblob(&mut repo, key_type, &borg_dirs(), &loc.path)?;
-    let id = oxiborg_repository::Repository::id(&repo);
+    let (key_type, _) = key_storage(repo.as_mut())?;
+    let keyblob = load_keyblob(repo.as_mut(), key_type, &borg_dirs(), &loc.canonical())?;
+    let id = repo.id();
     let path = args.path.as_deref();
     let result = if args.paper {
         // borg has no directory check here: the OSError surfaces as is.
@@ -115,27 +114,23 @@ fn export_related_secrets(ctx: &Ctx, args: &KeyPathArgs) -> anyhow::Result<u8> {
 fn import(ctx: &Ctx, args: &KeyImportArgs) -> anyhow::Result<u8> {
     let loc = parse_repository(args.repository.as_deref())?;
     let mut repo = open_unlocked(ctx, &loc)?;
-    let (_, storage) = key_storage(&mut repo)?;
+    let (_, storage) = key_storage(repo.as_mut())?;
     let dirs = borg_dirs();
-    let location_path = normalised(&loc);
+    let (location_path, host) = loc.key_name();
     let canonical = loc.canonical();
     if args.paper {
         if args.path.is_some() {
             return Err(CliError::command("with --paper import from file is not supported").into());
         }
-        let Some(keyblob) = paper_input(
-            ctx,
-            &paper_repo_id(&oxiborg_repository::Repository::id(&repo)),
-        )?
-        else {
+        let Some(keyblob) = paper_input(ctx, &paper_repo_id(&repo.id()))? else {
             return Ok(0);
         };
         store_keyblob(
-            &mut repo,
+            repo.as_mut(),
             storage,
             &dirs,
             &keyblob,
-            &location_path,
+            (&location_path, host.as_deref()),
             &canonical,
         )?;
         return Ok(0);
@@ -153,31 +148,17 @@ fn import(ctx: &Ctx, args: &KeyImportArgs) -> anyhow::Result<u8> {
     } else {
         std::fs::read(path).map_err(|e| CliError::usage(os_error_text(&e, path.as_bytes())))?
     };
-    let id = oxiborg_repository::Repository::id(&repo);
+    let id = repo.id();
     let keyblob = keyblob_from_backup(&id, &contents)?;
     store_keyblob(
-        &mut repo,
+        repo.as_mut(),
         storage,
         &dirs,
         &keyblob,
-        &location_path,
+        (&location_path, host.as_deref()),
         &canonical,
     )?;
     Ok(0)
-}
-
-/// The repository path as borg's `Location` keeps it (`os.path.normpath`,
-/// not made absolute): what a new keyfile is named after.
-fn normalised(loc: &Location) -> String {
-    use std::os::unix::ffi::OsStrExt;
-    let raw = loc.path.as_os_str().as_bytes();
-    let relative_hack = raw.starts_with(b"/./");
-    let norm = oxiborg_core::normpath(raw);
-    let mut s = String::from_utf8_lossy(&norm).into_owned();
-    if relative_hack {
-        s.insert_str(0, "/.");
-    }
-    s
 }
 
 /// Python's `input(prompt)` on a pipe: the prompt on stdout, a line from
@@ -371,8 +352,12 @@ fn change(ctx: &Ctx, args: &KeyRepoArgs) -> anyhow::Result<u8> {
 fn migrate(ctx: &Ctx, args: &KeyRepoArgs) -> anyhow::Result<u8> {
     let loc = parse_repository(args.repository.as_deref())?;
     let mut repo = ctx.open(&loc, false)?;
-    migrate_to_repokey(&mut repo, &loc.canonical(), &mut EnvPassphrase::default())?;
+    migrate_to_repokey(
+        repo.as_mut(),
+        &loc.canonical(),
+        &mut EnvPassphrase::default(),
+    )?;
     info(ctx, "Key updated");
-    repo.close()?;
+    repo.close_boxed()?;
     Ok(0)
 }

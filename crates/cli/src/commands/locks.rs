@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use oxiborg_cli_args::{RepoArg, WithLockArgs};
-use oxiborg_repository::{CommitOptions, LocalRepository, Repository, MANIFEST_ID};
+use oxiborg_repository::{CommitOptions, MANIFEST_ID};
 
 use super::Ctx;
 use crate::exit::CliError;
@@ -14,7 +14,7 @@ pub fn break_lock(ctx: &Ctx, args: &RepoArg) -> anyhow::Result<u8> {
     let loc = parse_repository(args.repository.as_deref())?;
     let mut o = ctx.open_options(false);
     o.lock = false;
-    let mut repo = LocalRepository::open(&loc.path, &o, ctx.reporter())?;
+    let mut repo = ctx.open_with(&loc, &o)?;
     repo.break_lock()?;
     let cache_lock = crate::env::borg_dirs()
         .cache_dir
@@ -46,7 +46,7 @@ pub fn with_lock(ctx: &Ctx, args: &WithLockArgs) -> anyhow::Result<u8> {
         ))
     })?;
     commit?;
-    repo.close()?;
+    repo.close_boxed()?;
     // A signal-killed child maps to 128+N like a shell would.
     Ok(status.code().map_or_else(
         || 128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0) as u8,
