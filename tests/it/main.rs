@@ -14,5 +14,6 @@ mod objects;
 mod progress;
 mod prune;
 mod recreate;
+mod serve;
 mod tar;
 mod tree;
