@@ -94,7 +94,10 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     for (_, p) in crate::tree::walk(dir) {
         if p.is_file() {
-            out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+            out.insert(
+                p.strip_prefix(dir).unwrap().to_path_buf(),
+                std::fs::read(&p).unwrap(),
+            );
         }
     }
     out
@@ -127,7 +130,10 @@ fn borg_clients_run_every_repository_command_through_oxiborg_serve() {
         );
         std::fs::write(src.join("tree/added"), b"second archive").unwrap();
         must(
-            run(at(c(&["create", "--stats", &format!("{r}::two"), "tree"]), &src)),
+            run(at(
+                c(&["create", "--stats", &format!("{r}::two"), "tree"]),
+                &src,
+            )),
             "create two",
         );
         let list = must(run(c(&["list", "--short", &r])), "list");
@@ -153,11 +159,20 @@ fn borg_clients_run_every_repository_command_through_oxiborg_serve() {
             "key export",
         );
         must(
-            run(with_env(c(&["key", "change-passphrase", &r]), "BORG_NEW_PASSPHRASE", "other")),
+            run(with_env(
+                c(&["key", "change-passphrase", &r]),
+                "BORG_NEW_PASSPHRASE",
+                "other",
+            )),
             "change-passphrase",
         );
         let wrong = run(c(&["list", &r]));
-        assert_eq!(wrong.rc, Some(2), "old passphrase refused\n{}", wrong.show());
+        assert_eq!(
+            wrong.rc,
+            Some(2),
+            "old passphrase refused\n{}",
+            wrong.show()
+        );
         must(
             run(with_env(c(&["list", &r]), "BORG_PASSPHRASE", "other")),
             "list, new passphrase",
@@ -168,7 +183,19 @@ fn borg_clients_run_every_repository_command_through_oxiborg_serve() {
         );
         must(run(c(&["list", &r])), "list after import");
         must(run(c(&["prune", "--keep-last", "1", &r])), "prune");
-        must(run(c(&["compact", &r])), "compact");
+        let compact = must(run(c(&["compact", "-v", &r])), "compact");
+        // The server's log reaches the client, formatted as borg does.
+        let freed = compact
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("Remote: compaction freed about "))
+            .and_then(|l| l.strip_suffix(" repository space."))
+            .unwrap_or_else(|| panic!("{which:?}\n{}", compact.show()));
+        let (num, unit) = freed.split_once(' ').unwrap();
+        assert!(
+            num.parse::<f64>().is_ok() && ["B", "kB", "MB"].contains(&unit),
+            "{freed}"
+        );
         let list = must(run(c(&["list", "--short", &r])), "list after prune");
         assert_eq!(list.stdout, "two\n");
         must(run(c(&["delete", &format!("{r}::two")])), "delete archive");
@@ -179,8 +206,11 @@ fn borg_clients_run_every_repository_command_through_oxiborg_serve() {
         // The repository is sound for borg itself, locally.
         for local in [Borg::V14, Borg::V12] {
             let mut cmd = o.borg(local, &base);
-            cmd.env("BORG_PASSPHRASE", PASS)
-                .args(["check", "--verify-data", repo.to_str().unwrap()]);
+            cmd.env("BORG_PASSPHRASE", PASS).args([
+                "check",
+                "--verify-data",
+                repo.to_str().unwrap(),
+            ]);
             must(run(cmd), "local borg check");
         }
         must(run(c(&["delete", &r])), "delete repository");
@@ -251,7 +281,11 @@ fn restrictions_refuse_escapes_like_borg_serve() {
         ("symlink escape", &restrict, allowed.join("link/r")),
         ("prefix sibling", &restrict, t.join("allowed2/r")),
         ("parent", &restrict, t.clone()),
-        ("dot-dot", &restrict, PathBuf::from(format!("{}/../outside/r", allowed.display()))),
+        (
+            "dot-dot",
+            &restrict,
+            PathBuf::from(format!("{}/../outside/r", allowed.display())),
+        ),
         ("below a repository", &single, allowed.join("repos/one/sub")),
         ("beside a repository", &single, allowed.join("repos/two")),
     ];
@@ -268,7 +302,11 @@ fn restrictions_refuse_escapes_like_borg_serve() {
                     theirs.2.show(),
                     ours.2.show()
                 );
-                assert!(ours.1.starts_with("Repository path not allowed: "), "{}", ours.1);
+                assert!(
+                    ours.1.starts_with("Repository path not allowed: "),
+                    "{}",
+                    ours.1
+                );
             }
         }
     }
@@ -280,7 +318,8 @@ fn restrictions_refuse_escapes_like_borg_serve() {
             vec!["list".to_string(), url(&repo)],
         ] {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let (rc, _, out) = forced_outcome(o, which, &t, Server::Oxiborg, &restrict, false, &args);
+            let (rc, _, out) =
+                forced_outcome(o, which, &t, Server::Oxiborg, &restrict, false, &args);
             assert_eq!(rc, Some(0), "{}", out.show());
         }
         let (rc, _, out) = forced_outcome(
@@ -329,20 +368,43 @@ fn append_only_keeps_every_committed_segment() {
         let config = std::fs::read_to_string(repo.join("config")).unwrap();
         assert!(config.contains("append_only = 0"), "{config}");
         must(run(c(&["create", &format!("{r}::one"), "a"])), "create one");
-        must(run(c(&["create", &format!("{r}::two"), "a", "b"])), "create two");
+        must(
+            run(c(&["create", &format!("{r}::two"), "a", "b"])),
+            "create two",
+        );
         let before = segments(&repo);
         must(run(c(&["delete", &format!("{r}::one")])), "delete archive");
-        must(run(c(&["prune", "--keep-last", "0", "--keep-daily", "0", "--keep-within", "1H", &r])), "prune");
+        must(
+            run(c(&[
+                "prune",
+                "--keep-last",
+                "0",
+                "--keep-daily",
+                "0",
+                "--keep-within",
+                "1H",
+                &r,
+            ])),
+            "prune",
+        );
         must(run(c(&["compact", &r])), "compact");
         let after = segments(&repo);
         for (name, bytes) in &before {
-            assert_eq!(after.get(name), Some(bytes), "{which:?}: {} changed", name.display());
+            assert_eq!(
+                after.get(name),
+                Some(bytes),
+                "{which:?}: {} changed",
+                name.display()
+            );
         }
         assert!(after.len() > before.len(), "the deletes were appended");
         let log = std::fs::read_to_string(repo.join("transactions")).unwrap();
         assert!(log.lines().count() >= 4, "{log}");
         for line in log.lines() {
-            assert!(line.starts_with("transaction ") && line.contains(", UTC time "), "{line}");
+            assert!(
+                line.starts_with("transaction ") && line.contains(", UTC time "),
+                "{line}"
+            );
         }
         // Destroying and repairing are refused with borg's ValueError.
         let want = format!("ValueError: {} is in append-only mode", repo.display());
@@ -373,8 +435,15 @@ fn storage_quota_is_enforced_like_borg_serve() {
             random_file(&src.join("big"), 12_000_000, 7);
             let repo = t.join("repo");
             let args_init = ["init", "-e", "none", &url(&repo)];
-            let (rc, _, out) =
-                forced_outcome(o, which, &t, server, "--storage-quota 10M", false, &args_init);
+            let (rc, _, out) = forced_outcome(
+                o,
+                which,
+                &t,
+                server,
+                "--storage-quota 10M",
+                false,
+                &args_init,
+            );
             assert_eq!(rc, Some(0), "{}", out.show());
             let archive = format!("{}::a", url(&repo));
             let mut outcomes = Vec::new();
@@ -383,7 +452,10 @@ fn storage_quota_is_enforced_like_borg_serve() {
                 let rsh = fake_ssh(
                     &t,
                     "quota",
-                    Some(&format!("{} serve --storage-quota 10M", server.program(o).display())),
+                    Some(&format!(
+                        "{} serve --storage-quota 10M",
+                        server.program(o).display()
+                    )),
                 );
                 let mut c = client(o, which, &base, &rsh, &["create", &archive, "big"]);
                 c.current_dir(&src).env("BORG_REMOTE_PATH", "borg");
@@ -402,7 +474,9 @@ fn storage_quota_is_enforced_like_borg_serve() {
             seen.push(outcomes);
         }
         assert_eq!(seen[1], seen[0], "{which:?}: oxiborg serve vs borg serve");
-        assert!(seen[1][0].1.starts_with("The storage quota (10.00 MB) has been exceeded ("));
+        assert!(seen[1][0]
+            .1
+            .starts_with("The storage quota (10.00 MB) has been exceeded ("));
     }
 }
 
@@ -417,8 +491,17 @@ fn umask_applies_to_what_the_server_creates() {
     let modes = |server: Server| {
         let repo = t.join(format!("repo-{server:?}"));
         for args in [
-            vec!["init".to_string(), "-e".into(), "repokey".into(), url(&repo)],
-            vec!["create".to_string(), format!("{}::a", url(&repo)), src.join("f").display().to_string()],
+            vec![
+                "init".to_string(),
+                "-e".into(),
+                "repokey".into(),
+                url(&repo),
+            ],
+            vec![
+                "create".to_string(),
+                format!("{}::a", url(&repo)),
+                src.join("f").display().to_string(),
+            ],
         ] {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let (rc, _, out) =
@@ -428,7 +511,10 @@ fn umask_applies_to_what_the_server_creates() {
         let mut m = BTreeMap::new();
         for (rel, p) in crate::tree::walk(&repo) {
             let meta = std::fs::symlink_metadata(&p).unwrap();
-            m.insert(String::from_utf8_lossy(&rel).into_owned(), meta.permissions().mode() & 0o7777);
+            m.insert(
+                String::from_utf8_lossy(&rel).into_owned(),
+                meta.permissions().mode() & 0o7777,
+            );
         }
         m
     };
@@ -485,11 +571,15 @@ fn forced_command_takes_only_the_log_level_from_the_client() {
             Server::Borg => o.borg(Borg::V14, &t.join("base")),
             Server::Oxiborg => crate::tree::oxiborg_cmd(&t.join("base")),
         };
-        cmd.args(["serve", "--restrict-to-path", t.join("allowed").to_str().unwrap()])
-            .env(
-                "SSH_ORIGINAL_COMMAND",
-                "BORG_X=1 borg serve --debug --restrict-to-path / --append-only",
-            );
+        cmd.args([
+            "serve",
+            "--restrict-to-path",
+            t.join("allowed").to_str().unwrap(),
+        ])
+        .env(
+            "SSH_ORIGINAL_COMMAND",
+            "BORG_X=1 borg serve --debug --restrict-to-path / --append-only",
+        );
         let out = run_in(cmd, &input);
         assert_eq!(out.rc, Some(0), "{server:?}\n{}", out.show());
         // The forced restriction holds; the client's --debug is in effect.
@@ -512,8 +602,12 @@ fn forced_command_takes_only_the_log_level_from_the_client() {
     assert!(seen[1].is_some());
     // A client command that is not `serve` changes nothing.
     let mut cmd = crate::tree::oxiborg_cmd(&t.join("base"));
-    cmd.args(["serve", "--restrict-to-path", t.join("allowed").to_str().unwrap()])
-        .env("SSH_ORIGINAL_COMMAND", "borg list --debug /");
+    cmd.args([
+        "serve",
+        "--restrict-to-path",
+        t.join("allowed").to_str().unwrap(),
+    ])
+    .env("SSH_ORIGINAL_COMMAND", "borg list --debug /");
     let out = run_in(cmd, &input);
     assert!(out.stdout.contains("PathNotAllowed"), "{}", out.show());
     assert!(!out.stderr.contains("Resolving"), "{}", out.show());

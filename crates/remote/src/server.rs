@@ -26,9 +26,8 @@ use oxiborg_repository::{
 };
 
 use crate::codec::{
-    encode_response, format_version, parse_request, version_value, CodecError, Format,
-    Outcome, RemoteException, Request, Response, Unpacker, BORG_VERSION, RPC_METHODS,
-    RPC_PROTOCOL_VERSION,
+    encode_response, format_version, parse_request, version_value, CodecError, Format, Outcome,
+    RemoteException, Request, Response, Unpacker, BORG_VERSION, RPC_METHODS, RPC_PROTOCOL_VERSION,
 };
 
 /// borg's `BUFSIZE`: how much the server reads from its input at once.
@@ -693,18 +692,14 @@ fn exception_for(e: &RepositoryError) -> Exc {
     match e {
         R::DoesNotExist { path } => Exc::borg("DoesNotExist", vec![p(path)], msg, false),
         R::AlreadyExists { path } => Exc::borg("AlreadyExists", vec![p(path)], msg, false),
-        R::PathAlreadyExists { path } => {
-            Exc::borg("PathAlreadyExists", vec![p(path)], msg, false)
-        }
+        R::PathAlreadyExists { path } => Exc::borg("PathAlreadyExists", vec![p(path)], msg, false),
         R::ParentPathDoesNotExist { path } => {
             Exc::borg("ParentPathDoesNotExist", vec![p(path)], msg, false)
         }
         R::PathPermissionDenied { path } => {
             Exc::borg("PathPermissionDenied", vec![p(path)], msg, false)
         }
-        R::InvalidRepository { path } => {
-            Exc::borg("InvalidRepository", vec![p(path)], msg, false)
-        }
+        R::InvalidRepository { path } => Exc::borg("InvalidRepository", vec![p(path)], msg, false),
         R::InvalidRepositoryConfig { path, reason } => Exc::borg(
             "InvalidRepositoryConfig",
             vec![p(path), reason.clone()],
@@ -741,24 +736,20 @@ fn exception_for(e: &RepositoryError) -> Exc {
             msg,
             true,
         ),
-        R::IntegrityOther(reason) => {
-            Exc::borg("IntegrityError", vec![reason.clone()], msg, true)
-        }
-        R::FileIntegrity { path, .. } => {
-            Exc::borg("FileIntegrityError", vec![p(path)], msg, true)
-        }
+        R::IntegrityOther(reason) => Exc::borg("IntegrityError", vec![reason.clone()], msg, true),
+        R::FileIntegrity { path, .. } => Exc::borg("FileIntegrityError", vec![p(path)], msg, true),
         R::AppendOnly { .. } => Exc::py("ValueError", &msg),
         R::NonceMismatch => Exc::py("Exception", &msg),
         R::InvalidNonceFile(_) => Exc::borg("Error", vec![msg.clone()], msg, false),
-        R::NotExclusivelyLocked => {
-            Exc::py("AssertionError", "bug in code, exclusive lock should exist here")
-        }
-        R::NoActiveTransaction => {
-            Exc::py("AttributeError", "'NoneType' object has no attribute 'size'")
-        }
-        R::PathNotAllowed { path } => {
-            Exc::borg("PathNotAllowed", vec![path.clone()], msg, false)
-        }
+        R::NotExclusivelyLocked => Exc::py(
+            "AssertionError",
+            "bug in code, exclusive lock should exist here",
+        ),
+        R::NoActiveTransaction => Exc::py(
+            "AttributeError",
+            "'NoneType' object has no attribute 'size'",
+        ),
+        R::PathNotAllowed { path } => Exc::borg("PathNotAllowed", vec![path.clone()], msg, false),
         R::InvalidRpcMethod { method } => {
             Exc::borg("InvalidRPCMethod", vec![method.clone()], msg, false)
         }
@@ -1142,10 +1133,7 @@ impl Server {
         self.log.log(
             Level::Debug,
             "borg.remote",
-            &format!(
-                "Resolving repository path {}",
-                py_bytes_repr(&path)
-            ),
+            &format!("Resolving repository path {}", py_bytes_repr(&path)),
             None,
         );
         let resolved = resolve_path(&path, &self.cfg.base_dir, &self.cfg.home, &self.cfg.cwd);
@@ -1266,14 +1254,15 @@ impl Server {
                 if !exc.reconstructed() {
                     let (tb_level, msg) = if exc.borg_error {
                         (
-                            if exc.trace { Level::Error } else { Level::Debug },
+                            if exc.trace {
+                                Level::Error
+                            } else {
+                                Level::Debug
+                            },
                             exc.short.clone(),
                         )
                     } else {
-                        (
-                            Level::Error,
-                            format!("{} Exception in RPC call", exc.class),
-                        )
+                        (Level::Error, format!("{} Exception in RPC call", exc.class))
                     };
                     self.log.log(Level::Error, "root", &msg, None);
                     self.log.log(
@@ -1395,7 +1384,9 @@ pub fn serve(
             match &e {
                 ServeError::UnexpectedData { detail, .. } => {
                     server.log.log(Level::Debug, "borg.remote", detail, None);
-                    server.log.log(Level::Error, "borg.archiver", &e.to_string(), None);
+                    server
+                        .log
+                        .log(Level::Error, "borg.archiver", &e.to_string(), None);
                 }
                 other => {
                     server
@@ -1462,7 +1453,9 @@ fn serve_inner(
                     }
                 },
                 Ok(None) => break,
-                Err(e @ (CodecError::TooLarge | CodecError::Msgpack(_) | CodecError::Format(_))) => {
+                Err(
+                    e @ (CodecError::TooLarge | CodecError::Msgpack(_) | CodecError::Format(_)),
+                ) => {
                     run_requests(server, &reqs, &mut out, output)?;
                     return Err(unexpected(e));
                 }
@@ -1724,7 +1717,10 @@ mod tests {
         assert_eq!(o.raw, want);
         // Logging switched to JSON lines.
         let first = o.stderr.lines().next().unwrap();
-        assert!(first.starts_with("{\"type\": \"log_message\", \"time\": "), "{first}");
+        assert!(
+            first.starts_with("{\"type\": \"log_message\", \"time\": "),
+            "{first}"
+        );
         assert!(first.contains("\"message\": \"Initialized logging system for JSON-based protocol\", \"levelname\": \"DEBUG\", \"name\": \"borg.remote\"}"), "{first}");
         assert!(o.result.is_ok());
     }
@@ -1742,7 +1738,10 @@ mod tests {
             .call("get", vec![("id", Value::raw(id(1)))])
             .call("get", vec![("id", Value::raw(id(2)))])
             .call("__len__", vec![])
-            .call("list", vec![("limit", Value::int(10)), ("marker", Value::Nil)])
+            .call(
+                "list",
+                vec![("limit", Value::int(10)), ("marker", Value::Nil)],
+            )
             .legacy("get", vec![("id", Value::raw(id(2)))]);
         for step in [1, 7, 1 << 20] {
             let _ = std::fs::remove_dir_all(&repo);
@@ -1785,7 +1784,10 @@ mod tests {
         assert!(o.result.is_ok());
         let e = err(&o.replies[1]);
         assert_eq!(e.class, "AttributeError");
-        assert_eq!(e.short, ["AttributeError: 'NoneType' object has no attribute 'get'\n"]);
+        assert_eq!(
+            e.short,
+            ["AttributeError: 'NoneType' object has no attribute 'get'\n"]
+        );
         assert!(e.trace);
         assert_eq!(e.sysinfo, "Platform: test\n");
         let e = err(&o.replies[2]);
@@ -1801,7 +1803,10 @@ mod tests {
         ok(&o.replies[4]);
         let e = err(&o.replies[5]);
         assert_eq!(e.class, "AttributeError");
-        assert_eq!(e.short, ["AttributeError: 'NoneType' object has no attribute 'size'\n"]);
+        assert_eq!(
+            e.short,
+            ["AttributeError: 'NoneType' object has no attribute 'size'\n"]
+        );
         let e = err(&o.replies[6]);
         assert_eq!(e.class, "ObjectNotFound");
         assert_eq!(e.arg_str(0), Some(hex::encode(id(9))));
@@ -1831,8 +1836,16 @@ mod tests {
         // at ERROR, with its traceback (here: its last line) and sysinfo.
         let lines: Vec<&str> = o.stderr.lines().collect();
         assert_eq!(lines.len(), 2, "{}", o.stderr);
-        assert!(lines[0].contains("\"message\": \"Object with key 0909"), "{}", lines[0]);
-        assert!(lines[1].contains("\"message\": \"ObjectNotFound: Object with key 0909"), "{}", lines[1]);
+        assert!(
+            lines[0].contains("\"message\": \"Object with key 0909"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].contains("\"message\": \"ObjectNotFound: Object with key 0909"),
+            "{}",
+            lines[1]
+        );
     }
 
     #[test]
@@ -1939,7 +1952,9 @@ mod tests {
         assert_eq!(err(&o.replies[2]).class, "ObjectNotFound");
         // Nothing opened: borg's notice.
         let o = run(config(dir.path()), &Script::new().negotiate().bytes);
-        assert!(o.stderr.ends_with("Borg 1.4.5: Got connection close before repository was opened.\n"));
+        assert!(o
+            .stderr
+            .ends_with("Borg 1.4.5: Got connection close before repository was opened.\n"));
     }
 
     #[test]
@@ -1987,19 +2002,30 @@ mod tests {
             assert_eq!(e.class, "PathNotAllowed", "{}", path.display());
             assert_eq!(
                 e.short,
-                [format!("Repository path not allowed: {}", resolved.display())]
+                [format!(
+                    "Repository path not allowed: {}",
+                    resolved.display()
+                )]
             );
         };
-        refused(&d.join("srv/repos/../outside/r"), &d.join("srv/outside/r"), &cfg);
+        refused(
+            &d.join("srv/repos/../outside/r"),
+            &d.join("srv/outside/r"),
+            &cfg,
+        );
         refused(&d.join("srv/repos/link/r"), &d.join("outside/r"), &cfg);
         refused(&d.join("srv/repos2/r"), &d.join("srv/repos2/r"), &cfg);
         refused(&d.join("srv"), &d.join("srv"), &cfg);
         // `..` after a symlink leaves from the link's target.
-        refused(&d.join("srv/repos/link/../srv/repos/x"), &d.join("srv/repos/x"), &{
-            let mut c = cfg.clone();
-            c.restrict_to_paths = vec![d.join("outside")];
-            c
-        });
+        refused(
+            &d.join("srv/repos/link/../srv/repos/x"),
+            &d.join("srv/repos/x"),
+            &{
+                let mut c = cfg.clone();
+                c.restrict_to_paths = vec![d.join("outside")];
+                c
+            },
+        );
         // Allowed: below the restriction, and the restriction itself.
         let o = run(
             cfg.clone(),
@@ -2014,7 +2040,11 @@ mod tests {
         // --restrict-to-repository is an exact match.
         let mut cfg = config(&d);
         cfg.restrict_to_repositories = vec![d.join("srv/repos/ok/r/")];
-        refused(&d.join("srv/repos/ok/r/sub"), &d.join("srv/repos/ok/r/sub"), &cfg);
+        refused(
+            &d.join("srv/repos/ok/r/sub"),
+            &d.join("srv/repos/ok/r/sub"),
+            &cfg,
+        );
         refused(&d.join("srv/repos/ok"), &d.join("srv/repos/ok"), &cfg);
         let o = run(
             cfg,
@@ -2043,9 +2073,10 @@ mod tests {
         assert_eq!(r("/~//etc/x"), PathBuf::from("/etc/x"));
         assert_eq!(r("/.."), PathBuf::from("/"));
         assert_eq!(r("~nosuchuser-oxiborg/x"), d.join("~nosuchuser-oxiborg/x"));
-        assert_eq!(r("~root/x"), PathBuf::from(
-            String::from_utf8(passwd_home(b"root").unwrap()).unwrap()
-        ).join("x"));
+        assert_eq!(
+            r("~root/x"),
+            PathBuf::from(String::from_utf8(passwd_home(b"root").unwrap()).unwrap()).join("x")
+        );
         // Symlink loops stay unresolved instead of hanging.
         symlink(&d.join("loop"), &d.join("loop"));
         assert_eq!(r("loop/x"), d.join("loop/x"));
@@ -2076,13 +2107,27 @@ mod tests {
             &Script::new()
                 .negotiate()
                 .open(&repo, false)
-                .call("check", vec![("repair", Value::Bool(true)), ("save_space", Value::Bool(false)), ("max_duration", Value::int(0))])
+                .call(
+                    "check",
+                    vec![
+                        ("repair", Value::Bool(true)),
+                        ("save_space", Value::Bool(false)),
+                        ("max_duration", Value::int(0)),
+                    ],
+                )
                 .call("destroy", vec![])
-                .call("check", vec![("repair", Value::Bool(false)), ("save_space", Value::Bool(false)), ("max_duration", Value::int(0))])
+                .call(
+                    "check",
+                    vec![
+                        ("repair", Value::Bool(false)),
+                        ("save_space", Value::Bool(false)),
+                        ("max_duration", Value::int(0)),
+                    ],
+                )
                 .bytes,
         );
         let want = format!("ValueError: {} is in append-only mode\n", repo.display());
-        assert_eq!(err(&o.replies[2]).short, [want.clone()]);
+        assert_eq!(err(&o.replies[2]).short, std::slice::from_ref(&want));
         assert_eq!(err(&o.replies[3]).short, [want]);
         assert_eq!(ok(&o.replies[4]), &Value::Bool(true));
         assert!(repo.join("config").exists());

@@ -131,7 +131,8 @@ impl LocalRepository {
         self.clear_empty_dirs()?;
         let freed = quota_before.saturating_sub(self.storage_quota_use);
         self.reporter.info(&format!(
-            "compaction freed about {freed} bytes of repository space."
+            "compaction freed about {} repository space.",
+            crate::error::format_size(freed)
         ));
         Ok(Some(tid))
     }
