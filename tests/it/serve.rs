@@ -658,3 +658,52 @@ fn garbage_input_exits_like_borg_serve() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn sigterm_closes_the_repository_like_borg_serve() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let o = oxiborg_oracle::require_oracle!();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().canonicalize().unwrap();
+    let mut seen = Vec::new();
+    for server in [Server::Borg, Server::Oxiborg] {
+        let repo = t.join(format!("repo-{server:?}"));
+        let mut cmd = match server {
+            Server::Borg => o.borg(Borg::V14, &t.join("base")),
+            Server::Oxiborg => crate::tree::oxiborg_cmd(&t.join("base")),
+        };
+        let mut child = cmd
+            .arg("serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&negotiate_and_open(&repo)).unwrap();
+        stdin.flush().unwrap();
+        let out = crate::common::drain(child.stdout.take().unwrap());
+        let err = crate::common::drain(child.stderr.take().unwrap());
+        let lock = repo.join("lock.exclusive");
+        let start = std::time::Instant::now();
+        while !lock.exists() && start.elapsed() < std::time::Duration::from_secs(20) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(lock.exists(), "{server:?}: repository opened");
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        let outcome = crate::common::finish(child, out, err, "serve");
+        drop(stdin);
+        let last: serde_json::Value =
+            serde_json::from_str(outcome.stderr.lines().last().unwrap_or("{}")).unwrap();
+        seen.push((
+            outcome.rc,
+            last["message"].clone(),
+            last["msgid"].clone(),
+            lock.exists(),
+        ));
+    }
+    assert_eq!(seen[1], seen[0]);
+    assert_eq!(seen[1].0, Some(143));
+}

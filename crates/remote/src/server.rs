@@ -539,12 +539,28 @@ pub enum ServeError {
         /// What was wrong with the data.
         detail: String,
     },
+    /// The caller stopped the session (its input returned a [`Stop`]).
+    #[error("{}", .0.message)]
+    Stopped(Stop),
     /// Reading requests or writing replies failed.
     #[error("RPC stream I/O error: {0}")]
     Io(#[from] std::io::Error),
     /// Closing the repository at the end of the session failed.
     #[error(transparent)]
     Repository(#[from] RepositoryError),
+}
+
+/// Why the caller ends a session early (e.g. a signal): the input's
+/// `read` returns an [`std::io::Error`] wrapping it, and [`serve`] closes
+/// the repository, logs `message` with `msgid` and returns
+/// [`ServeError::Stopped`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Stop {
+    /// borg's message, e.g. `Received SIGTERM`.
+    pub message: String,
+    /// borg's msgid, e.g. `Signal.SIGTERM`.
+    pub msgid: String,
 }
 
 /// An exception for the client: class, `e.args`, message lines, whether
@@ -1388,6 +1404,14 @@ pub fn serve(
                         .log
                         .log(Level::Error, "borg.archiver", &e.to_string(), None);
                 }
+                ServeError::Stopped(stop) => {
+                    server.log.log(
+                        Level::Error,
+                        "borg.archiver",
+                        &stop.message,
+                        Some(&stop.msgid),
+                    );
+                }
                 other => {
                     server
                         .log
@@ -1418,7 +1442,10 @@ fn serve_inner(
         let n = match input.read(&mut buf) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                let stop = e.get_ref().and_then(|i| i.downcast_ref::<Stop>()).cloned();
+                return Err(stop.map_or_else(|| e.into(), ServeError::Stopped));
+            }
         };
         if n == 0 {
             if unpacker.pending() > 0 {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use oxiborg_cli_args::{Cli, Command, LogLevel, ServeArgs, BORG_COMPAT_VERSION, OXIBORG_VERSION};
-use oxiborg_remote::server::{self, Level, ServeError, Server, ServerConfig, ServerLog};
+use oxiborg_remote::server::{self, Level, ServeError, Server, ServerConfig, ServerLog, Stop};
 
 use super::Ctx;
 use crate::exit::{class, error_code, ExitMode};
@@ -200,17 +200,27 @@ impl Signals {
         s
     }
 
-    /// borg's message and exit code for the signal received, if any.
-    fn received(&self) -> Option<(&'static str, u8)> {
+    /// borg's message, msgid and exit code for the signal received, if any.
+    fn received(&self) -> Option<(&'static str, &'static str, u8)> {
         if self.term.load(Ordering::SeqCst) {
-            Some(("Received SIGTERM", 143))
+            Some(("Received SIGTERM", "Signal.SIGTERM", 143))
         } else if self.hup.load(Ordering::SeqCst) {
-            Some(("Received SIGHUP", 129))
+            Some(("Received SIGHUP", "Signal.SIGHUP", 129))
         } else if super::archive::INTERRUPTED.load(Ordering::SeqCst) {
-            Some(("Keyboard interrupt", 130))
+            Some(("Keyboard interrupt", "Signal.SIGINT", 130))
         } else {
             None
         }
+    }
+
+    /// The signal received, as the input's error.
+    fn stop(&self) -> Option<std::io::Error> {
+        self.received().map(|(message, msgid, _)| {
+            std::io::Error::other(Stop {
+                message: message.into(),
+                msgid: msgid.into(),
+            })
+        })
     }
 }
 
@@ -255,10 +265,16 @@ impl<'a> SignalAwareStdin<'a> {
 impl Read for SignalAwareStdin<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.pos >= self.pending.len() {
-            if let Some((msg, _)) = self.signals.received() {
-                return Err(std::io::Error::other(msg));
+            if let Some(e) = self.signals.stop() {
+                return Err(e);
             }
-            match self.rx.recv_timeout(Duration::from_millis(200)) {
+            let got = self.rx.recv_timeout(Duration::from_millis(200));
+            // A signal wins over what arrived with it (the pipes close
+            // when the peer goes away).
+            if let Some(e) = self.signals.stop() {
+                return Err(e);
+            }
+            match got {
                 Ok(Ok(data)) if data.is_empty() => return Ok(0),
                 Ok(Ok(data)) => {
                     self.pending = data;
@@ -317,6 +333,6 @@ pub fn run(ctx: &Ctx, args: &ServeArgs) -> anyhow::Result<u8> {
         Err(ServeError::UnexpectedData { .. }) => {
             Ok(error_code(class::UNEXPECTED_RPC_DATA_FROM_CLIENT, mode))
         }
-        Err(_) => Ok(signals.received().map_or(2, |(_, rc)| rc)),
+        Err(_) => Ok(signals.received().map_or(2, |(_, _, rc)| rc)),
     }
 }
