@@ -549,10 +549,12 @@ fn negotiate_and_open(path: &Path) -> Vec<u8> {
     mp_str(&mut b, b"m");
     mp_str(&mut b, b"open");
     mp_str(&mut b, b"a");
-    b.push(0x82);
+    b.push(0x83);
     mp_str(&mut b, b"path");
     mp_str(&mut b, path.as_os_str().as_encoded_bytes());
     mp_str(&mut b, b"create");
+    b.push(0xc3);
+    mp_str(&mut b, b"exclusive");
     b.push(0xc3);
     b
 }
