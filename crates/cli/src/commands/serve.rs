@@ -237,13 +237,12 @@ impl<'a> SignalAwareStdin<'a> {
         let (tx, rx) = sync_channel(2);
         std::thread::spawn(move || {
             let mut stdin = std::io::stdin().lock();
+            // One buffer for every read: a pipe read returns far less than
+            // the buffer, and zeroing 10 MiB per read would dominate.
+            let mut buf = vec![0u8; server::READ_SIZE];
             loop {
-                let mut buf = vec![0u8; server::READ_SIZE];
                 let r = match stdin.read(&mut buf) {
-                    Ok(n) => {
-                        buf.truncate(n);
-                        Ok(buf)
-                    }
+                    Ok(n) => Ok(buf[..n].to_vec()),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(e) => Err(e),
                 };
