@@ -23,6 +23,8 @@ const BORG_VERSION: &str = "1.4.5";
 /// Debian packages: borg's build dependencies (for the PyPI build), Debian's
 /// own borg 1.2.x, and what the test suites use.
 const APT_PACKAGES: &[&str] = &[
+    "openssh-server",
+    "openssh-client",
     "libssl-dev",
     "libacl1-dev",
     "liblz4-dev",

@@ -10,6 +10,8 @@
 //! prints why.
 #![allow(clippy::print_stderr)]
 
+pub mod sshd;
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
