@@ -126,12 +126,12 @@ fn with_env(mut c: Command, k: &str, v: &str) -> Command {
     c
 }
 
-fn must(out: Outcome, what: &str) -> Outcome {
+pub(crate) fn must(out: Outcome, what: &str) -> Outcome {
     assert_eq!(out.rc, Some(0), "{what}\n{}", out.show());
     out
 }
 
-fn last_line(s: &str) -> String {
+pub(crate) fn last_line(s: &str) -> String {
     s.lines().last().unwrap_or("").to_string()
 }
 

@@ -1,0 +1,348 @@
+//! The oxiborg client against real `borg serve` (1.4.5 and 1.2.x) through a
+//! real OpenSSH sshd on 127.0.0.1 whose `authorized_keys` forces
+//! `env BORG_BASE_DIR=... borg serve --restrict-to-path <dir>`, as a NAS
+//! has. What oxiborg writes is checked and extracted by borg locally, and
+//! oxiborg reads what borg made; errors are compared with borg 1.4.5 as the
+//! client against the same server.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use oxiborg_oracle::{Borg, Oracle};
+
+use crate::common::{random_file, run, Outcome};
+use crate::serve::{last_line, must, serve_command, Nas};
+use crate::tree::{diff_snapshots, make_tree, oxiborg_cmd, snapshot, CompareOpts, TreeOpts};
+
+const PASS: &str = "remote-pass";
+
+/// The oxiborg client, logging in with `rsh`.
+fn ox(base: &Path, rsh: &str, args: &[&str]) -> Command {
+    let mut c = oxiborg_cmd(base);
+    c.env("BORG_RSH", rsh)
+        .env("BORG_PASSPHRASE", PASS)
+        .args(args);
+    c
+}
+
+fn at(mut c: Command, dir: &Path) -> Command {
+    c.current_dir(dir);
+    c
+}
+
+/// Real borg, locally on the repository's path.
+fn local_borg(o: &Oracle, which: Borg, base: &Path, args: &[&str]) -> Command {
+    let mut c = o.borg(which, base);
+    c.env("BORG_PASSPHRASE", PASS).args(args);
+    c
+}
+
+fn assert_same_tree(a: &Path, b: &Path, what: &str) {
+    let diff = diff_snapshots(&snapshot(a), &snapshot(b), &CompareOpts::borg_round_trip());
+    assert!(diff.is_empty(), "{what}: {diff:#?}");
+}
+
+fn server_program(o: &Oracle, which: Borg) -> std::path::PathBuf {
+    match which {
+        Borg::V14 => o.borg14(),
+        Borg::V12 => o.borg12().to_path_buf(),
+    }
+}
+
+#[test]
+fn oxiborg_client_runs_every_command_against_real_borg_serve() {
+    let o = oxiborg_oracle::require_oracle!();
+    let sshd_dir = tempfile::tempdir().unwrap();
+    let Some(nas) = Nas::start(sshd_dir.path()) else {
+        return;
+    };
+    for (server, version) in [(Borg::V14, "1.4.5"), (Borg::V12, "1.2.4")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().canonicalize().unwrap();
+        let srv = t.join("srv");
+        std::fs::create_dir_all(&srv).unwrap();
+        let rsh = nas.rsh(Some(&serve_command(
+            &server_program(o, server),
+            &t.join("server-base"),
+            &format!("--restrict-to-path {}", srv.display()),
+        )));
+        let base = t.join("base");
+        let borg_base = t.join("borg-base");
+        let src = t.join("src");
+        make_tree(
+            &src.join("tree"),
+            &TreeOpts {
+                big_file_bytes: 1 << 20,
+                ..TreeOpts::default()
+            },
+        )
+        .unwrap();
+        let repo = srv.join("repo");
+        let rp = repo.to_str().unwrap();
+        let r = nas.url(&repo);
+        let a = |name: &str| format!("{r}::{name}");
+        let c = |args: &[&str]| ox(&base, &rsh, args);
+        let ctx = |what: &str| format!("{what} (borg {version} serve)");
+
+        must(run(c(&["init", "-e", "repokey", &r])), &ctx("init"));
+        must(
+            run(at(c(&["create", &a("one"), "tree"]), &src)),
+            &ctx("create"),
+        );
+        std::fs::write(src.join("tree/added"), b"second archive").unwrap();
+        must(
+            run(at(c(&["create", "--stats", &a("two"), "tree"]), &src)),
+            &ctx("create two"),
+        );
+        let list = must(run(c(&["list", "--short", &r])), &ctx("list"));
+        assert_eq!(list.stdout, "one\ntwo\n", "{version}");
+        let info = must(run(c(&["info", &a("two")])), &ctx("info"));
+        assert!(info.stdout.contains("Archive name: two"), "{}", info.show());
+        let out = t.join("out");
+        std::fs::create_dir(&out).unwrap();
+        must(run(at(c(&["extract", &a("two")]), &out)), &ctx("extract"));
+        assert_same_tree(&src.join("tree"), &out.join("tree"), &ctx("extract"));
+        // borg itself, locally, extracts what oxiborg wrote through the server.
+        let theirs = t.join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        must(
+            run(at(
+                local_borg(
+                    o,
+                    Borg::V14,
+                    &borg_base,
+                    &["extract", &format!("{rp}::two")],
+                ),
+                &theirs,
+            )),
+            &ctx("local borg extract"),
+        );
+        assert_same_tree(
+            &src.join("tree"),
+            &theirs.join("tree"),
+            &ctx("borg extract"),
+        );
+        let diff = must(run(c(&["diff", &a("one"), "two"])), &ctx("diff"));
+        assert!(
+            diff.stdout
+                .lines()
+                .any(|l| l.starts_with("added ") && l.ends_with(" tree/added")),
+            "{}",
+            diff.show()
+        );
+        must(run(c(&["rename", &a("one"), "uno"])), &ctx("rename"));
+        must(
+            run(c(&["check", "--verify-data", &r])),
+            &ctx("check --verify-data"),
+        );
+        must(
+            run(c(&["recreate", "--exclude", "tree/added", &a("two")])),
+            &ctx("recreate"),
+        );
+        let items = must(run(c(&["list", "--short", &a("two")])), &ctx("list two"));
+        assert!(items.stdout.contains("tree/files"), "{}", items.show());
+        assert!(!items.stdout.contains("tree/added"), "{}", items.show());
+        let tar = t.join("two.tar");
+        must(
+            run(c(&["export-tar", &a("two"), tar.to_str().unwrap()])),
+            &ctx("export-tar"),
+        );
+        let listing = Command::new("tar").arg("tf").arg(&tar).output().unwrap();
+        assert!(String::from_utf8_lossy(&listing.stdout).contains("tree/files/"));
+        let key = t.join("key.txt");
+        must(
+            run(c(&["key", "export", &r, key.to_str().unwrap()])),
+            &ctx("key export"),
+        );
+        assert!(std::fs::read_to_string(&key)
+            .unwrap()
+            .starts_with("BORG_KEY "));
+        must(run(c(&["break-lock", &r])), &ctx("break-lock"));
+        must(run(c(&["with-lock", &r, "true"])), &ctx("with-lock"));
+        let v = must(run(c(&["version", &r])), &ctx("version"));
+        assert_eq!(v.stdout, format!("1.4.5 / {version}\n"));
+        // oxiborg reads, through the server, an archive borg made locally.
+        must(
+            run(at(
+                local_borg(
+                    o,
+                    Borg::V14,
+                    &borg_base,
+                    &["create", &format!("{rp}::made"), "tree"],
+                ),
+                &src,
+            )),
+            &ctx("local borg create"),
+        );
+        let made = t.join("made");
+        std::fs::create_dir(&made).unwrap();
+        must(
+            run(at(c(&["extract", &a("made")]), &made)),
+            &ctx("extract made"),
+        );
+        assert_same_tree(&src.join("tree"), &made.join("tree"), &ctx("extract made"));
+        must(run(c(&["delete", &a("uno")])), &ctx("delete archive"));
+        must(run(c(&["prune", "--keep-last", "1", &r])), &ctx("prune"));
+        must(run(c(&["compact", &r])), &ctx("compact"));
+        let list = must(run(c(&["list", "--short", &r])), &ctx("list at end"));
+        assert_eq!(list.stdout, "made\n", "{version}");
+        for local in [Borg::V14, Borg::V12] {
+            must(
+                run(local_borg(
+                    o,
+                    local,
+                    &borg_base,
+                    &["check", "--verify-data", rp],
+                )),
+                &ctx(&format!("local {local:?} check")),
+            );
+        }
+
+        // An scp-style location, the port in --rsh.
+        let scp = srv.join("scp");
+        let s = format!("{}@127.0.0.1:{}", nas.sshd().user(), scp.display());
+        let rsh_p = format!("{rsh} -p {}", nas.sshd().port());
+        let cs = |args: &[&str]| ox(&base, &rsh_p, args);
+        must(run(cs(&["init", "-e", "none", &s])), &ctx("scp init"));
+        must(
+            run(at(cs(&["create", &format!("{s}::a"), "tree/files"]), &src)),
+            &ctx("scp create"),
+        );
+        let list = must(run(cs(&["list", "--short", &s])), &ctx("scp list"));
+        assert_eq!(list.stdout, "a\n");
+        must(
+            run(local_borg(
+                o,
+                Borg::V14,
+                &borg_base,
+                &["check", scp.to_str().unwrap()],
+            )),
+            &ctx("local check of scp repository"),
+        );
+    }
+}
+
+/// rc and last stderr line of `client list <url>` with `rsh`.
+fn error_of(o: &Oracle, t: &Path, oxiborg: bool, rsh: &str, url: &str, modern: bool) -> Outcome {
+    let base = t.join(if oxiborg { "ox-base" } else { "borg-base" });
+    let mut c = if oxiborg {
+        oxiborg_cmd(&base)
+    } else {
+        o.borg(Borg::V14, &base)
+    };
+    c.env("BORG_RSH", rsh)
+        .env("BORG_PASSPHRASE", PASS)
+        .env("BORG_REMOTE_PATH", "borg")
+        .args(["list", url]);
+    if modern {
+        c.env("BORG_EXIT_CODES", "modern");
+    }
+    run(c)
+}
+
+#[test]
+fn remote_errors_match_borg_as_the_client() {
+    let o = oxiborg_oracle::require_oracle!();
+    let sshd_dir = tempfile::tempdir().unwrap();
+    let Some(nas) = Nas::start(sshd_dir.path()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().canonicalize().unwrap();
+    let srv = t.join("srv");
+    std::fs::create_dir_all(t.join("outside")).unwrap();
+    std::fs::create_dir_all(&srv).unwrap();
+    let restricted = nas.rsh(Some(&serve_command(
+        &o.borg14(),
+        &t.join("server-base"),
+        &format!("--restrict-to-path {}", srv.display()),
+    )));
+    let not_borg = nas.rsh(Some("/bin/false"));
+    let cases = [
+        (
+            "nonexistent repository",
+            &restricted,
+            srv.join("nope"),
+            "Repository ",
+            13,
+        ),
+        (
+            "outside --restrict-to-path",
+            &restricted,
+            t.join("outside/r"),
+            "Repository path not allowed: ",
+            83,
+        ),
+        (
+            "forced command not borg",
+            &not_borg,
+            srv.join("r"),
+            "Connection closed by remote host. Is borg working on the server?",
+            81,
+        ),
+    ];
+    for (what, rsh, path, starts, modern_rc) in cases {
+        let url = nas.url(&path);
+        for modern in [false, true] {
+            let theirs = error_of(o, &t, false, rsh, &url, modern);
+            let ours = error_of(o, &t, true, rsh, &url, modern);
+            assert_eq!(
+                (ours.rc, last_line(&ours.stderr)),
+                (theirs.rc, last_line(&theirs.stderr)),
+                "{what} modern={modern}\nborg:\n{}\noxiborg:\n{}",
+                theirs.show(),
+                ours.show()
+            );
+            assert_eq!(
+                ours.rc,
+                Some(if modern { modern_rc } else { 2 }),
+                "{what}\n{}",
+                ours.show()
+            );
+            assert!(
+                last_line(&ours.stderr).starts_with(starts),
+                "{}",
+                ours.show()
+            );
+        }
+    }
+}
+
+#[test]
+fn upload_ratelimit_slows_create_down() {
+    let o = oxiborg_oracle::require_oracle!();
+    let sshd_dir = tempfile::tempdir().unwrap();
+    let Some(nas) = Nas::start(sshd_dir.path()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().canonicalize().unwrap();
+    let rsh = nas.rsh(Some(&serve_command(
+        &o.borg14(),
+        &t.join("server-base"),
+        "",
+    )));
+    let src = t.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    random_file(&src.join("data"), 3_000_000, 11);
+    let base = t.join("base");
+    let mut took = Vec::new();
+    for limit in [Some("1024"), None] {
+        let repo = t.join(format!("repo-{}", limit.unwrap_or("none")));
+        let r = nas.url(&repo);
+        must(run(ox(&base, &rsh, &["init", "-e", "none", &r])), "init");
+        let mut args = vec!["create"];
+        if let Some(l) = limit {
+            args.extend(["--upload-ratelimit", l]);
+        }
+        let archive = format!("{r}::a");
+        args.extend([archive.as_str(), "data"]);
+        let start = Instant::now();
+        must(run(at(ox(&base, &rsh, &args), &src)), "create");
+        took.push(start.elapsed().as_secs_f64());
+    }
+    // 3 MB at 1024 KiB/s is about 2.9 s.
+    assert!(took[0] >= 2.0, "limited create took {took:?}");
+    assert!(took[1] < took[0] / 2.0, "unlimited create took {took:?}");
+}
