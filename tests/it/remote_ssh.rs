@@ -51,176 +51,187 @@ fn server_program(o: &Oracle, which: Borg) -> std::path::PathBuf {
 }
 
 #[test]
-fn oxiborg_client_runs_every_command_against_real_borg_serve() {
+fn oxiborg_client_runs_every_command_against_real_borg_serve_1_4() {
+    every_command_against(Borg::V14, "1.4.5");
+}
+
+#[test]
+fn oxiborg_client_runs_every_command_against_real_borg_serve_1_2() {
+    every_command_against(Borg::V12, "1.2.4");
+}
+
+/// Each connection costs about a second here (ssh key exchange, Python
+/// starting borg serve), so the tree is small and each command runs once.
+fn every_command_against(server: Borg, version: &str) {
     let o = oxiborg_oracle::require_oracle!();
     let sshd_dir = tempfile::tempdir().unwrap();
     let Some(nas) = Nas::start(sshd_dir.path()) else {
         return;
     };
-    for (server, version) in [(Borg::V14, "1.4.5"), (Borg::V12, "1.2.4")] {
-        let tmp = tempfile::tempdir().unwrap();
-        let t = tmp.path().canonicalize().unwrap();
-        let srv = t.join("srv");
-        std::fs::create_dir_all(&srv).unwrap();
-        let rsh = nas.rsh(Some(&serve_command(
-            &server_program(o, server),
-            &t.join("server-base"),
-            &format!("--restrict-to-path {}", srv.display()),
-        )));
-        let base = t.join("base");
-        let borg_base = t.join("borg-base");
-        let src = t.join("src");
-        make_tree(
-            &src.join("tree"),
-            &TreeOpts {
-                big_file_bytes: 1 << 20,
-                ..TreeOpts::default()
-            },
-        )
-        .unwrap();
-        let repo = srv.join("repo");
-        let rp = repo.to_str().unwrap();
-        let r = nas.url(&repo);
-        let a = |name: &str| format!("{r}::{name}");
-        let c = |args: &[&str]| ox(&base, &rsh, args);
-        let ctx = |what: &str| format!("{what} (borg {version} serve)");
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().canonicalize().unwrap();
+    let srv = t.join("srv");
+    std::fs::create_dir_all(&srv).unwrap();
+    let rsh = nas.rsh(Some(&serve_command(
+        &server_program(o, server),
+        &t.join("server-base"),
+        &format!("--restrict-to-path {}", srv.display()),
+    )));
+    let base = t.join("base");
+    let borg_base = t.join("borg-base");
+    let src = t.join("src");
+    make_tree(
+        &src.join("tree"),
+        &TreeOpts {
+            big_file_bytes: 256 << 10,
+            ..TreeOpts::default()
+        },
+    )
+    .unwrap();
+    let repo = srv.join("repo");
+    let rp = repo.to_str().unwrap();
+    let r = nas.url(&repo);
+    let a = |name: &str| format!("{r}::{name}");
+    let c = |args: &[&str]| ox(&base, &rsh, args);
+    let ctx = |what: &str| format!("{what} (borg {version} serve)");
 
-        must(run(c(&["init", "-e", "repokey", &r])), &ctx("init"));
-        must(
-            run(at(c(&["create", &a("one"), "tree"]), &src)),
-            &ctx("create"),
-        );
-        std::fs::write(src.join("tree/added"), b"second archive").unwrap();
-        must(
-            run(at(c(&["create", "--stats", &a("two"), "tree"]), &src)),
-            &ctx("create two"),
-        );
-        let list = must(run(c(&["list", "--short", &r])), &ctx("list"));
-        assert_eq!(list.stdout, "one\ntwo\n", "{version}");
-        let info = must(run(c(&["info", &a("two")])), &ctx("info"));
-        assert!(info.stdout.contains("Archive name: two"), "{}", info.show());
-        let out = t.join("out");
-        std::fs::create_dir(&out).unwrap();
-        must(run(at(c(&["extract", &a("two")]), &out)), &ctx("extract"));
-        assert_same_tree(&src.join("tree"), &out.join("tree"), &ctx("extract"));
-        // borg itself, locally, extracts what oxiborg wrote through the server.
-        let theirs = t.join("theirs");
-        std::fs::create_dir(&theirs).unwrap();
-        must(
-            run(at(
-                local_borg(
-                    o,
-                    Borg::V14,
-                    &borg_base,
-                    &["extract", &format!("{rp}::two")],
-                ),
-                &theirs,
-            )),
-            &ctx("local borg extract"),
-        );
-        assert_same_tree(
-            &src.join("tree"),
-            &theirs.join("tree"),
-            &ctx("borg extract"),
-        );
-        let diff = must(run(c(&["diff", &a("one"), "two"])), &ctx("diff"));
-        assert!(
-            diff.stdout
-                .lines()
-                .any(|l| l.starts_with("added ") && l.ends_with(" tree/added")),
-            "{}",
-            diff.show()
-        );
-        must(run(c(&["rename", &a("one"), "uno"])), &ctx("rename"));
-        must(
-            run(c(&["check", "--verify-data", &r])),
-            &ctx("check --verify-data"),
-        );
-        must(
-            run(c(&["recreate", "--exclude", "tree/added", &a("two")])),
-            &ctx("recreate"),
-        );
-        let items = must(run(c(&["list", "--short", &a("two")])), &ctx("list two"));
-        assert!(items.stdout.contains("tree/files"), "{}", items.show());
-        assert!(!items.stdout.contains("tree/added"), "{}", items.show());
-        let tar = t.join("two.tar");
-        must(
-            run(c(&["export-tar", &a("two"), tar.to_str().unwrap()])),
-            &ctx("export-tar"),
-        );
-        let listing = Command::new("tar").arg("tf").arg(&tar).output().unwrap();
-        assert!(String::from_utf8_lossy(&listing.stdout).contains("tree/files/"));
-        let key = t.join("key.txt");
-        must(
-            run(c(&["key", "export", &r, key.to_str().unwrap()])),
-            &ctx("key export"),
-        );
-        assert!(std::fs::read_to_string(&key)
-            .unwrap()
-            .starts_with("BORG_KEY "));
-        must(run(c(&["break-lock", &r])), &ctx("break-lock"));
-        must(run(c(&["with-lock", &r, "true"])), &ctx("with-lock"));
-        let v = must(run(c(&["version", &r])), &ctx("version"));
-        assert_eq!(v.stdout, format!("1.4.5 / {version}\n"));
-        // oxiborg reads, through the server, an archive borg made locally.
-        must(
-            run(at(
-                local_borg(
-                    o,
-                    Borg::V14,
-                    &borg_base,
-                    &["create", &format!("{rp}::made"), "tree"],
-                ),
-                &src,
-            )),
-            &ctx("local borg create"),
-        );
-        let made = t.join("made");
-        std::fs::create_dir(&made).unwrap();
-        must(
-            run(at(c(&["extract", &a("made")]), &made)),
-            &ctx("extract made"),
-        );
-        assert_same_tree(&src.join("tree"), &made.join("tree"), &ctx("extract made"));
-        must(run(c(&["delete", &a("uno")])), &ctx("delete archive"));
-        must(run(c(&["prune", "--keep-last", "1", &r])), &ctx("prune"));
-        must(run(c(&["compact", &r])), &ctx("compact"));
-        let list = must(run(c(&["list", "--short", &r])), &ctx("list at end"));
-        assert_eq!(list.stdout, "made\n", "{version}");
-        for local in [Borg::V14, Borg::V12] {
-            must(
-                run(local_borg(
-                    o,
-                    local,
-                    &borg_base,
-                    &["check", "--verify-data", rp],
-                )),
-                &ctx(&format!("local {local:?} check")),
-            );
-        }
-
-        // An scp-style location, the port in --rsh.
-        let scp = srv.join("scp");
-        let s = format!("{}@127.0.0.1:{}", nas.sshd().user(), scp.display());
-        let rsh_p = format!("{rsh} -p {}", nas.sshd().port());
-        let cs = |args: &[&str]| ox(&base, &rsh_p, args);
-        must(run(cs(&["init", "-e", "none", &s])), &ctx("scp init"));
-        must(
-            run(at(cs(&["create", &format!("{s}::a"), "tree/files"]), &src)),
-            &ctx("scp create"),
-        );
-        let list = must(run(cs(&["list", "--short", &s])), &ctx("scp list"));
-        assert_eq!(list.stdout, "a\n");
-        must(
-            run(local_borg(
+    must(run(c(&["init", "-e", "repokey", &r])), &ctx("init"));
+    must(
+        run(at(c(&["create", &a("one"), "tree"]), &src)),
+        &ctx("create"),
+    );
+    std::fs::write(src.join("tree/added"), b"second archive").unwrap();
+    must(
+        run(at(c(&["create", "--stats", &a("two"), "tree"]), &src)),
+        &ctx("create two"),
+    );
+    let list = must(run(c(&["list", "--short", &r])), &ctx("list"));
+    assert_eq!(list.stdout, "one\ntwo\n", "{version}");
+    let info = must(run(c(&["info", &a("two")])), &ctx("info"));
+    assert!(info.stdout.contains("Archive name: two"), "{}", info.show());
+    let out = t.join("out");
+    std::fs::create_dir(&out).unwrap();
+    must(run(at(c(&["extract", &a("two")]), &out)), &ctx("extract"));
+    assert_same_tree(&src.join("tree"), &out.join("tree"), &ctx("extract"));
+    // borg itself, locally, extracts what oxiborg wrote through the server.
+    let theirs = t.join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    must(
+        run(at(
+            local_borg(
                 o,
                 Borg::V14,
                 &borg_base,
-                &["check", scp.to_str().unwrap()],
-            )),
-            &ctx("local check of scp repository"),
-        );
+                &["extract", &format!("{rp}::two")],
+            ),
+            &theirs,
+        )),
+        &ctx("local borg extract"),
+    );
+    assert_same_tree(
+        &src.join("tree"),
+        &theirs.join("tree"),
+        &ctx("borg extract"),
+    );
+    let diff = must(run(c(&["diff", &a("one"), "two"])), &ctx("diff"));
+    assert!(
+        diff.stdout
+            .lines()
+            .any(|l| l.starts_with("added ") && l.ends_with(" tree/added")),
+        "{}",
+        diff.show()
+    );
+    must(run(c(&["rename", &a("one"), "uno"])), &ctx("rename"));
+    must(
+        run(c(&["check", "--verify-data", &r])),
+        &ctx("check --verify-data"),
+    );
+    must(
+        run(c(&["recreate", "--exclude", "tree/added", &a("two")])),
+        &ctx("recreate"),
+    );
+    let items = must(run(c(&["list", "--short", &a("two")])), &ctx("list two"));
+    assert!(items.stdout.contains("tree/files"), "{}", items.show());
+    assert!(!items.stdout.contains("tree/added"), "{}", items.show());
+    let tar = t.join("two.tar");
+    must(
+        run(c(&["export-tar", &a("two"), tar.to_str().unwrap()])),
+        &ctx("export-tar"),
+    );
+    let listing = Command::new("tar").arg("tf").arg(&tar).output().unwrap();
+    assert!(String::from_utf8_lossy(&listing.stdout).contains("tree/files/"));
+    let key = t.join("key.txt");
+    must(
+        run(c(&["key", "export", &r, key.to_str().unwrap()])),
+        &ctx("key export"),
+    );
+    assert!(std::fs::read_to_string(&key)
+        .unwrap()
+        .starts_with("BORG_KEY "));
+    must(run(c(&["break-lock", &r])), &ctx("break-lock"));
+    must(run(c(&["with-lock", &r, "true"])), &ctx("with-lock"));
+    let v = must(run(c(&["version", &r])), &ctx("version"));
+    assert_eq!(v.stdout, format!("1.4.5 / {version}\n"));
+    // oxiborg reads, through the server, an archive borg made locally.
+    must(
+        run(at(
+            local_borg(
+                o,
+                Borg::V14,
+                &borg_base,
+                &["create", &format!("{rp}::made"), "tree"],
+            ),
+            &src,
+        )),
+        &ctx("local borg create"),
+    );
+    let made = t.join("made");
+    std::fs::create_dir(&made).unwrap();
+    must(
+        run(at(c(&["extract", &a("made")]), &made)),
+        &ctx("extract made"),
+    );
+    assert_same_tree(&src.join("tree"), &made.join("tree"), &ctx("extract made"));
+    must(run(c(&["delete", &a("uno")])), &ctx("delete archive"));
+    must(run(c(&["prune", "--keep-last", "1", &r])), &ctx("prune"));
+    must(run(c(&["compact", &r])), &ctx("compact"));
+    let list = must(run(c(&["list", "--short", &r])), &ctx("list at end"));
+    assert_eq!(list.stdout, "made\n", "{version}");
+    // borg of the server's version checks the repository locally.
+    must(
+        run(local_borg(
+            o,
+            server,
+            &borg_base,
+            &["check", "--verify-data", rp],
+        )),
+        &ctx("local borg check"),
+    );
+    if server == Borg::V12 {
+        return;
     }
+
+    // An scp-style location, the port in --rsh.
+    let scp = srv.join("scp");
+    let s = format!("{}@127.0.0.1:{}", nas.sshd().user(), scp.display());
+    let rsh_p = format!("{rsh} -p {}", nas.sshd().port());
+    let cs = |args: &[&str]| ox(&base, &rsh_p, args);
+    must(run(cs(&["init", "-e", "none", &s])), &ctx("scp init"));
+    must(
+        run(at(cs(&["create", &format!("{s}::a"), "tree/files"]), &src)),
+        &ctx("scp create"),
+    );
+    let list = must(run(cs(&["list", "--short", &s])), &ctx("scp list"));
+    assert_eq!(list.stdout, "a\n");
+    must(
+        run(local_borg(
+            o,
+            Borg::V14,
+            &borg_base,
+            &["check", scp.to_str().unwrap()],
+        )),
+        &ctx("local check of scp repository"),
+    );
 }
 
 /// rc and last stderr line of `client list <url>` with `rsh`.
