@@ -357,3 +357,62 @@ fn upload_ratelimit_slows_create_down() {
     assert!(took[0] >= 2.0, "limited create took {took:?}");
     assert!(took[1] < took[0] / 2.0, "unlimited create took {took:?}");
 }
+
+/// Segment files below `repo/data` and their bytes.
+fn segments(repo: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    crate::tree::walk(&repo.join("data"))
+        .into_iter()
+        .filter(|(_, p)| p.is_file())
+        .map(|(_, p)| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn append_only_borg_serve_keeps_what_oxiborg_committed() {
+    let o = oxiborg_oracle::require_oracle!();
+    let sshd_dir = tempfile::tempdir().unwrap();
+    let Some(nas) = Nas::start(sshd_dir.path()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().canonicalize().unwrap();
+    let srv = t.join("srv");
+    std::fs::create_dir_all(&srv).unwrap();
+    let rsh = nas.rsh(Some(&serve_command(
+        &o.borg14(),
+        &t.join("server-base"),
+        &format!("--append-only --restrict-to-path {}", srv.display()),
+    )));
+    let src = t.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    random_file(&src.join("a"), 200_000, 1);
+    random_file(&src.join("b"), 100_000, 2);
+    let base = t.join("base");
+    let repo = srv.join("repo");
+    let r = nas.url(&repo);
+    let c = |args: &[&str]| at(ox(&base, &rsh, args), &src);
+    must(run(c(&["init", "-e", "repokey", &r])), "init");
+    must(run(c(&["create", &format!("{r}::one"), "a"])), "create one");
+    must(
+        run(c(&["create", &format!("{r}::two"), "a", "b"])),
+        "create two",
+    );
+    let before = segments(&repo);
+    must(run(c(&["delete", &format!("{r}::one")])), "delete archive");
+    must(run(c(&["compact", &r])), "compact");
+    let after = segments(&repo);
+    for (name, bytes) in &before {
+        assert_eq!(after.get(name), Some(bytes), "{} changed", name.display());
+    }
+    assert!(after.len() > before.len(), "the delete was appended");
+    // Destroying the repository is refused like borg does it.
+    let out = run(c(&["delete", &r]));
+    assert_eq!(out.rc, Some(2), "{}", out.show());
+    let want = format!("ValueError: {} is in append-only mode", repo.display());
+    assert!(out.stderr.contains(&want), "{}", out.show());
+    let list = must(run(c(&["list", "--short", &r])), "list");
+    assert_eq!(list.stdout, "two\n");
+}
