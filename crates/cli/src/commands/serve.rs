@@ -50,7 +50,12 @@ fn own_level(ctx: &Ctx) -> Level {
 /// parse (borg exits with argparse's error, rc 2).
 fn client_level(original: &str) -> Result<Option<Level>, String> {
     let words = shlex::split(original).ok_or_else(|| "No closing quotation".to_string())?;
-    let argv: Vec<String> = words.into_iter().skip_while(|w| w.contains('=')).collect();
+    let mut argv: Vec<String> = words.into_iter().skip_while(|w| w.contains('=')).collect();
+    // The program named in a usage error is this one, not the client's
+    // first word (`env` for a remote path like `env X=y borg`).
+    if let Some(first) = argv.first_mut() {
+        *first = "oxiborg".into();
+    }
     if argv.len() <= 1 {
         // borg parses its own arguments again: nothing changes.
         return Ok(None);
@@ -333,5 +338,22 @@ pub fn run(ctx: &Ctx, args: &ServeArgs) -> anyhow::Result<u8> {
             Ok(error_code(class::UNEXPECTED_RPC_DATA_FROM_CLIENT, mode))
         }
         Err(_) => Ok(signals.received().map_or(2, |(_, _, rc)| rc)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_command_that_does_not_parse_names_oxiborg() {
+        let err = client_level("env X=1 /usr/bin/borg serve --umask=077").unwrap_err();
+        assert!(err.contains("unrecognized subcommand 'X=1'"), "{err}");
+        assert!(err.contains("Usage: oxiborg "), "{err}");
+        assert!(matches!(
+            client_level("X=1 borg serve --umask=077 --info"),
+            Ok(Some(Level::Info))
+        ));
+        assert!(matches!(client_level("borg list /"), Ok(None)));
     }
 }
