@@ -50,6 +50,80 @@ fn server_program(o: &Oracle, which: Borg) -> std::path::PathBuf {
     }
 }
 
+/// The harness itself, with real borg on both ends: a borg 1.4.5 client
+/// through sshd to a forced `borg serve --restrict-to-path` (init, create,
+/// list, extract), and the path outside the restriction refused.
+#[test]
+fn borg_client_and_borg_serve_through_the_sshd_harness() {
+    let o = oxiborg_oracle::require_oracle!();
+    let sshd_dir = tempfile::tempdir().unwrap();
+    let Some(nas) = Nas::start(sshd_dir.path()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().canonicalize().unwrap();
+    let srv = t.join("srv");
+    std::fs::create_dir_all(&srv).unwrap();
+    let rsh = nas.rsh(Some(&serve_command(
+        &o.borg14(),
+        &t.join("server-base"),
+        &format!("--restrict-to-path {}", srv.display()),
+    )));
+    let src = t.join("src");
+    make_tree(
+        &src.join("tree"),
+        &TreeOpts {
+            big_file_bytes: 256 << 10,
+            ..TreeOpts::default()
+        },
+    )
+    .unwrap();
+    let base = t.join("base");
+    let b = |args: &[&str]| {
+        let mut c = local_borg(o, Borg::V14, &base, args);
+        // Under a forced command the client's remote path is ignored.
+        c.env("BORG_RSH", &rsh).env("BORG_REMOTE_PATH", "borg");
+        c
+    };
+    let r = nas.url(&srv.join("repo"));
+    must(run(b(&["init", "-e", "repokey", &r])), "borg init");
+    must(
+        run(at(b(&["create", &format!("{r}::a"), "tree"]), &src)),
+        "borg create",
+    );
+    let list = must(run(b(&["list", "--short", &r])), "borg list");
+    assert_eq!(list.stdout, "a\n");
+    let out = t.join("out");
+    std::fs::create_dir(&out).unwrap();
+    must(
+        run(at(b(&["extract", &format!("{r}::a")]), &out)),
+        "borg extract",
+    );
+    assert_same_tree(&src.join("tree"), &out.join("tree"), "borg to borg serve");
+    std::fs::create_dir_all(t.join("outside")).unwrap();
+    let refused = t.join("outside/repo");
+    let url = nas.url(&refused);
+    let want = format!("Repository path not allowed: {}", refused.display());
+    for (modern, rc) in [(false, 2), (true, 83)] {
+        let mut c = b(&["init", "-e", "none", &url]);
+        if modern {
+            c.env("BORG_EXIT_CODES", "modern");
+        }
+        let out = run(c);
+        assert_eq!(out.rc, Some(rc), "{}", out.show());
+        assert_eq!(last_line(&out.stderr), want, "{}", out.show());
+    }
+    let out = run(b(&["--log-json", "list", &url]));
+    assert_eq!(out.rc, Some(2), "{}", out.show());
+    assert_eq!(
+        log_record(&out.stderr)[3..],
+        [serde_json::json!("PathNotAllowed"), serde_json::json!(want)],
+        "{}",
+        out.show()
+    );
+    assert!(!refused.exists(), "nothing created outside the restriction");
+}
+
 #[test]
 fn oxiborg_client_runs_every_command_against_real_borg_serve_1_4() {
     every_command_against(Borg::V14, "1.4.5");
@@ -168,6 +242,23 @@ fn every_command_against(server: Borg, version: &str) {
     assert!(std::fs::read_to_string(&key)
         .unwrap()
         .starts_with("BORG_KEY "));
+    // Import writes the key back through the server (repokey: into the
+    // repository's config); the repository still opens with the passphrase.
+    must(
+        run(c(&["key", "import", &r, key.to_str().unwrap()])),
+        &ctx("key import"),
+    );
+    let again = t.join("key-again.txt");
+    must(
+        run(c(&["key", "export", &r, again.to_str().unwrap()])),
+        &ctx("key export after import"),
+    );
+    assert_eq!(
+        std::fs::read_to_string(&again).unwrap(),
+        std::fs::read_to_string(&key).unwrap(),
+        "{}",
+        ctx("key round trip")
+    );
     must(run(c(&["break-lock", &r])), &ctx("break-lock"));
     must(run(c(&["with-lock", &r, "true"])), &ctx("with-lock"));
     let v = must(run(c(&["version", &r])), &ctx("version"));
@@ -234,8 +325,16 @@ fn every_command_against(server: Borg, version: &str) {
     );
 }
 
-/// rc and last stderr line of `client list <url>` with `rsh`.
-fn error_of(o: &Oracle, t: &Path, oxiborg: bool, rsh: &str, url: &str, modern: bool) -> Outcome {
+/// rc and stderr of `client [--log-json] list <url>` with `rsh`.
+fn error_of(
+    o: &Oracle,
+    t: &Path,
+    oxiborg: bool,
+    rsh: &str,
+    url: &str,
+    modern: bool,
+    json: bool,
+) -> Outcome {
     let base = t.join(if oxiborg { "ox-base" } else { "borg-base" });
     let mut c = if oxiborg {
         oxiborg_cmd(&base)
@@ -244,12 +343,25 @@ fn error_of(o: &Oracle, t: &Path, oxiborg: bool, rsh: &str, url: &str, modern: b
     };
     c.env("BORG_RSH", rsh)
         .env("BORG_PASSPHRASE", PASS)
-        .env("BORG_REMOTE_PATH", "borg")
-        .args(["list", url]);
+        .env("BORG_REMOTE_PATH", "borg");
+    if json {
+        c.arg("--log-json");
+    }
+    c.args(["list", url]);
     if modern {
         c.env("BORG_EXIT_CODES", "modern");
     }
     run(c)
+}
+
+/// type, levelname, name, msgid and message of the last `--log-json` line
+/// of `stderr` (Null where missing or not JSON).
+fn log_record(stderr: &str) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(&last_line(stderr)).unwrap_or_default();
+    ["type", "levelname", "name", "msgid", "message"]
+        .iter()
+        .map(|k| v.get(k).cloned().unwrap_or_default())
+        .collect()
 }
 
 #[test]
@@ -277,6 +389,7 @@ fn remote_errors_match_borg_as_the_client() {
             srv.join("nope"),
             "Repository ",
             13,
+            "Repository.DoesNotExist",
         ),
         (
             "outside --restrict-to-path",
@@ -284,6 +397,7 @@ fn remote_errors_match_borg_as_the_client() {
             t.join("outside/r"),
             "Repository path not allowed: ",
             83,
+            "PathNotAllowed",
         ),
         (
             "forced command not borg",
@@ -291,13 +405,31 @@ fn remote_errors_match_borg_as_the_client() {
             srv.join("r"),
             "Connection closed by remote host. Is borg working on the server?",
             81,
+            "ConnectionClosedWithHint",
         ),
     ];
-    for (what, rsh, path, starts, modern_rc) in cases {
+    for (what, rsh, path, starts, modern_rc, msgid) in cases {
         let url = nas.url(&path);
+        // --log-json: the same message, level, logger and msgid (key order
+        // and the time differ by design).
+        let theirs = error_of(o, &t, false, rsh, &url, false, true);
+        let ours = error_of(o, &t, true, rsh, &url, false, true);
+        assert_eq!(
+            (ours.rc, log_record(&ours.stderr)),
+            (theirs.rc, log_record(&theirs.stderr)),
+            "{what} --log-json\nborg:\n{}\noxiborg:\n{}",
+            theirs.show(),
+            ours.show()
+        );
+        assert_eq!(
+            log_record(&ours.stderr)[3],
+            serde_json::json!(msgid),
+            "{what}\n{}",
+            ours.show()
+        );
         for modern in [false, true] {
-            let theirs = error_of(o, &t, false, rsh, &url, modern);
-            let ours = error_of(o, &t, true, rsh, &url, modern);
+            let theirs = error_of(o, &t, false, rsh, &url, modern, false);
+            let ours = error_of(o, &t, true, rsh, &url, modern, false);
             assert_eq!(
                 (ours.rc, last_line(&ours.stderr)),
                 (theirs.rc, last_line(&theirs.stderr)),
