@@ -325,6 +325,143 @@ fn every_command_against(server: Borg, version: &str) {
     );
 }
 
+/// Where the server puts a repository for each form of location the
+/// client may be given (`~` is the server's BORG_BASE_DIR, a relative path
+/// is below the login directory), the same as for borg as the client; the
+/// keyfile's name in the client's keys directory as borg names it, and borg
+/// opens the repository with the key oxiborg wrote.
+#[test]
+fn oxiborg_client_locations_resolve_like_borg() {
+    let o = oxiborg_oracle::require_oracle!();
+    let sshd_dir = tempfile::tempdir().unwrap();
+    let Some(nas) = Nas::start(sshd_dir.path()) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().canonicalize().unwrap();
+    let srv = t.join("srv");
+    let home = t.join("server-base");
+    std::fs::create_dir_all(&srv).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    let rsh = nas.rsh(Some(&serve_command(
+        &o.borg14(),
+        &home,
+        &format!(
+            "--restrict-to-path {} --restrict-to-path {}",
+            srv.display(),
+            home.display()
+        ),
+    )));
+    let rsh_p = format!("{rsh} -p {}", nas.sshd().port());
+    let user = nas.sshd().user().to_string();
+    let port = nas.sshd().port();
+    let base = t.join("base");
+    let borg_base = t.join("borg-base");
+    let tool = |oxiborg: bool, rsh: &str, args: &[&str]| {
+        let mut c = if oxiborg {
+            ox(&base, rsh, args)
+        } else {
+            let mut c = local_borg(o, Borg::V14, &borg_base, args);
+            c.env("BORG_RSH", rsh);
+            c
+        };
+        c.env("BORG_REMOTE_PATH", "borg");
+        c
+    };
+    // (location with {who} for the tool's name, rsh, where it lands)
+    let forms = [
+        (
+            format!("ssh://{user}@127.0.0.1:{port}/~/url-{{who}}"),
+            &rsh,
+            home.join("url-{who}"),
+        ),
+        (
+            format!("{user}@127.0.0.1:~/scp-{{who}}"),
+            &rsh_p,
+            home.join("scp-{who}"),
+        ),
+        (
+            format!(
+                "ssh://{user}@127.0.0.1:{port}{}/x/../dots-{{who}}",
+                srv.display()
+            ),
+            &rsh,
+            srv.join("dots-{who}"),
+        ),
+        (
+            format!("{user}@127.0.0.1:{}/./scp-abs-{{who}}", srv.display()),
+            &rsh_p,
+            srv.join("scp-abs-{who}"),
+        ),
+    ];
+    for (loc, rsh, lands) in &forms {
+        for (oxiborg, who) in [(false, "borg"), (true, "ox")] {
+            let loc = loc.replace("{who}", who);
+            let lands = std::path::PathBuf::from(lands.to_str().unwrap().replace("{who}", who));
+            must(
+                run(tool(oxiborg, rsh, &["init", "-e", "none", &loc])),
+                &format!("{who} init {loc}"),
+            );
+            assert!(
+                lands.join("config").is_file(),
+                "{who} init {loc}: no repository at {}",
+                lands.display()
+            );
+        }
+    }
+    // Refused: a path relative to the login directory (outside the
+    // restriction), both spellings; the same rc and line as borg.
+    for (loc, rsh) in [
+        (format!("{user}@127.0.0.1:relative"), &rsh_p),
+        (format!("ssh://{user}@127.0.0.1:{port}/./relative"), &rsh),
+    ] {
+        let theirs = run(tool(false, rsh, &["init", "-e", "none", &loc]));
+        let ours = run(tool(true, rsh, &["init", "-e", "none", &loc]));
+        assert_eq!(theirs.rc, Some(2), "{}", theirs.show());
+        assert!(
+            last_line(&theirs.stderr).starts_with("Repository path not allowed: "),
+            "{}",
+            theirs.show()
+        );
+        assert_eq!(
+            (ours.rc, last_line(&ours.stderr)),
+            (theirs.rc, last_line(&theirs.stderr)),
+            "{loc}\nborg:\n{}\noxiborg:\n{}",
+            theirs.show(),
+            ours.show()
+        );
+    }
+    // keyfile over ssh: the key file is named after host and path as borg
+    // names it, and borg opens the repository with oxiborg's key.
+    let keys = |b: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(b.join(".config/borg/keys"))
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    for (oxiborg, who) in [(false, "borg"), (true, "ox")] {
+        let loc = format!("ssh://{user}@127.0.0.1:{port}/~/kf-{who}");
+        must(
+            run(tool(oxiborg, &rsh, &["init", "-e", "keyfile", &loc])),
+            &format!("{who} init keyfile"),
+        );
+    }
+    assert_eq!(keys(&borg_base), ["127_0_0_1__kf_borg"]);
+    assert_eq!(keys(&base), ["127_0_0_1__kf_ox"]);
+    let key = base.join(".config/borg/keys/127_0_0_1__kf_ox");
+    let mut c = tool(
+        false,
+        &rsh,
+        &["list", &format!("ssh://{user}@127.0.0.1:{port}/~/kf-ox")],
+    );
+    c.env("BORG_KEY_FILE", &key);
+    must(run(c), "borg lists the repository with oxiborg's key file");
+}
+
 /// rc and stderr of `client [--log-json] list <url>` with `rsh`.
 fn error_of(
     o: &Oracle,
