@@ -519,6 +519,11 @@ fn remote_errors_match_borg_as_the_client() {
         &format!("--restrict-to-path {}", srv.display()),
     )));
     let not_borg = nas.rsh(Some("/bin/false"));
+    let restricted_12 = nas.rsh(Some(&serve_command(
+        o.borg12(),
+        &t.join("server-base-12"),
+        &format!("--restrict-to-path {}", srv.display()),
+    )));
     let cases = [
         (
             "nonexistent repository",
@@ -543,6 +548,22 @@ fn remote_errors_match_borg_as_the_client() {
             "Connection closed by remote host. Is borg working on the server?",
             81,
             "ConnectionClosedWithHint",
+        ),
+        (
+            "nonexistent repository, borg 1.2 serve",
+            &restricted_12,
+            srv.join("nope"),
+            "Repository ",
+            13,
+            "Repository.DoesNotExist",
+        ),
+        (
+            "outside --restrict-to-path, borg 1.2 serve",
+            &restricted_12,
+            t.join("outside/r"),
+            "Repository path not allowed: ",
+            83,
+            "PathNotAllowed",
         ),
     ];
     for (what, rsh, path, starts, modern_rc, msgid) in cases {
