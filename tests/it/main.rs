@@ -14,6 +14,7 @@ mod objects;
 mod progress;
 mod prune;
 mod recreate;
+mod remote_hostile;
 mod serve;
 mod tar;
 mod tree;

@@ -61,21 +61,26 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
         .unwrap_or_else(|| fuzz_dir.join("target"));
     let triple = host_triple()?;
     eprintln!("xtask: building fuzz target {target} for {triple}");
-    crate::run(cargo()
-        .current_dir(&fuzz_dir)
-        .args(["build", "--release", "--bin", &target, "--target", &triple])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env("RUSTFLAGS", RUSTFLAGS.join(" "))
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env("CARGO_INCREMENTAL", "0"))?;
+    crate::run(
+        cargo()
+            .current_dir(&fuzz_dir)
+            .args(["build", "--release", "--bin", &target, "--target", &triple])
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env("RUSTFLAGS", RUSTFLAGS.join(" "))
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env("CARGO_INCREMENTAL", "0"),
+    )?;
     let bin = target_dir.join(&triple).join("release").join(&target);
     let corpus = target_dir.join("corpus").join(&target);
     let artifacts = target_dir.join("artifacts").join(&target);
     std::fs::create_dir_all(&corpus)?;
     std::fs::create_dir_all(&artifacts)?;
     let seeds = fuzz_dir.join("corpus").join(&target);
-    eprintln!("xtask: fuzzing {target} for {secs}s (seeds {})", seeds.display());
+    eprintln!(
+        "xtask: fuzzing {target} for {secs}s (seeds {})",
+        seeds.display()
+    );
     let status = Command::new(&bin)
         .arg(format!("-max_total_time={secs}"))
         .arg("-max_len=16384")

@@ -29,9 +29,8 @@ use oxiborg_repository::{
 };
 
 use crate::codec::{
-    self, encode_put, encode_request, parse_response, CodecError, Format, Outcome,
-    RemoteException, Request, Unpacker, BORG_VERSION, MAX_INFLIGHT, MAX_REPLY_ITEMS,
-    RPC_PROTOCOL_VERSION,
+    self, encode_put, encode_request, parse_response, CodecError, Format, Outcome, RemoteException,
+    Request, Unpacker, BORG_VERSION, MAX_INFLIGHT, MAX_REPLY_ITEMS, RPC_PROTOCOL_VERSION,
 };
 
 /// Where the repository is: `ssh://[user@]host[:port]/path` or
@@ -370,7 +369,9 @@ impl RemoteRepository {
             Some(DeadReason::Broken(s)) => {
                 Err(RepositoryError::UnexpectedRpcDataFromServer(s.clone()))
             }
-            Some(DeadReason::Invalid(s)) => Err(RepositoryError::InvalidRpcDataFromServer(s.clone())),
+            Some(DeadReason::Invalid(s)) => {
+                Err(RepositoryError::InvalidRpcDataFromServer(s.clone()))
+            }
             Some(DeadReason::BrokenPipe) => Err(RepositoryError::ConnectionBrokenWithHint(
                 "Broken Pipe".into(),
             )),

@@ -130,9 +130,8 @@ fn check_message(v: &Value) {
         let mut first = Vec::new();
         encode_request(&req, &mut first);
         let Some(back) = redecode(&first) else { return };
-        let again = parse_request(back).unwrap_or_else(|e| {
-            panic!("a re-encoded request does not parse ({e}): {req:?}")
-        });
+        let again = parse_request(back)
+            .unwrap_or_else(|e| panic!("a re-encoded request does not parse ({e}): {req:?}"));
         assert_eq!(again.format, req.format);
         assert_eq!(again.msgid, req.msgid);
         assert_eq!(again.method, req.method);
@@ -152,9 +151,8 @@ fn check_message(v: &Value) {
         let mut first = Vec::new();
         encode_response(format, &resp, &mut first);
         let Some(back) = redecode(&first) else { return };
-        let again = parse_response(back).unwrap_or_else(|e| {
-            panic!("a re-encoded reply does not parse ({e}): {resp:?}")
-        });
+        let again = parse_response(back)
+            .unwrap_or_else(|e| panic!("a re-encoded reply does not parse ({e}): {resp:?}"));
         assert_eq!(again.msgid, resp.msgid);
         let mut second = Vec::new();
         encode_response(format, &again, &mut second);
@@ -182,8 +180,9 @@ fn headers_without_bin(b: &[u8]) -> bool {
     while i < b.len() {
         let t = b[i];
         let be = |n: usize| -> usize {
-            b.get(i + 1..i + 1 + n)
-                .map_or(0, |s| s.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x)))
+            b.get(i + 1..i + 1 + n).map_or(0, |s| {
+                s.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x))
+            })
         };
         i += match t {
             0xc4..=0xc6 => return false,
