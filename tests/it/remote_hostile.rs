@@ -168,15 +168,16 @@ fn script(path: &Path, body: &str) -> PathBuf {
 }
 
 /// The scripts, written once per test into `dir`.
-struct Rig {
+struct Rig<'a> {
+    o: &'a Oracle,
     rsh: PathBuf,
     server: PathBuf,
     killserve: PathBuf,
     maxrss: PathBuf,
 }
 
-impl Rig {
-    fn new(o: &Oracle, dir: &Path) -> Rig {
+impl<'a> Rig<'a> {
+    fn new(o: &'a Oracle, dir: &Path) -> Rig<'a> {
         let py = o.python();
         std::fs::write(dir.join("server.py"), SERVER).unwrap();
         std::fs::write(dir.join("killer.py"), KILLER).unwrap();
@@ -200,6 +201,7 @@ impl Rig {
             ),
         );
         Rig {
+            o,
             rsh,
             server,
             killserve,
@@ -211,7 +213,6 @@ impl Rig {
 /// `tool` as a client of `remote_path`, with `codes`; under the RSS probe
 /// when `rss_file` is given.
 fn client(
-    o: &Oracle,
     rig: &Rig,
     tool: Tool,
     base: &Path,
@@ -220,6 +221,7 @@ fn client(
     rss_file: Option<&Path>,
     args: &[&str],
 ) -> Command {
+    let o = rig.o;
     let prog = match tool {
         Tool::Borg => o.borg14(),
         Tool::Oxiborg => crate::tree::oxiborg_bin(),
@@ -312,7 +314,6 @@ fn broken_servers_give_borgs_exit_code_and_one_clear_line() {
                 let base = t.join(format!("base-{}", tool.name()));
                 let rss = t.join(format!("rss-{mode}-{}", tool.name()));
                 let mut c = client(
-                    o,
                     &rig,
                     tool,
                     &base,
@@ -397,7 +398,6 @@ fn a_reply_of_millions_of_values_is_refused_without_the_memory() {
     for codes in Codes::BOTH {
         let rss = t.join("rss");
         let mut c = client(
-            o,
             &rig,
             Tool::Oxiborg,
             &t.join("base"),
@@ -472,13 +472,11 @@ fn a_server_killed_during_create_leaves_only_committed_state() {
     std::fs::write(t.join("later/part"), &blob[..16 << 20]).unwrap();
     drop(blob);
     let borg = o.borg14();
-    let mut seen = Vec::new();
     for tool in Tool::BOTH {
         let base = t.join(format!("base-{}", tool.name()));
         let repo = t.join(format!("repo-{}", tool.name()));
         let url = format!("ssh://backup.example{}", repo.display());
         let mut init = client(
-            o,
             &rig,
             Tool::Borg,
             &base,
@@ -491,7 +489,6 @@ fn a_server_killed_during_create_leaves_only_committed_state() {
         assert_eq!(run(init).rc, Some(0));
         let first = format!("{url}::first");
         let mut c = client(
-            o,
             &rig,
             tool,
             &base,
@@ -506,7 +503,6 @@ fn a_server_killed_during_create_leaves_only_committed_state() {
         for (codes, name) in [(Codes::Legacy, "killed1"), (Codes::Modern, "killed2")] {
             let target = format!("{url}::{name}");
             let mut c = client(
-                o,
                 &rig,
                 tool,
                 &base,
@@ -532,7 +528,6 @@ fn a_server_killed_during_create_leaves_only_committed_state() {
                 _ => panic!("{what}: unexpected error\n{}", out.show()),
             };
             assert_eq!(out.rc, codes.pick(2, modern), "{what}\n{}", out.show());
-            seen.push((tool, codes, last));
             // Nothing of the killed transaction is visible.
             assert_eq!(archives(o, &base, &repo), ["first"], "{what}");
         }
@@ -545,7 +540,6 @@ fn a_server_killed_during_create_leaves_only_committed_state() {
         // The client's cache must not believe the killed uploads stored.
         let after = format!("{url}::after");
         let mut c = client(
-            o,
             &rig,
             tool,
             &base,
@@ -572,6 +566,4 @@ fn a_server_killed_during_create_leaves_only_committed_state() {
             &format!("{} after the next create", tool.name()),
         );
     }
-    // What each client said, for the record (`--nocapture`).
-    eprintln!("{seen:?}");
 }
