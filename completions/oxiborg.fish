@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_oxiborg_global_optspecs
-    string join \n critical error warning v/info debug log-json show-version show-rc umask= p/progress lock-wait= V/version h/help
+    string join \n critical error warning v/info debug log-json show-version show-rc umask= p/progress lock-wait= remote-path= rsh= upload-ratelimit= upload-buffer= V/version h/help
 end
 
 function __fish_oxiborg_needs_command
@@ -26,6 +26,10 @@ end
 
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -l warning -d 'Work on log level WARNING (the default)'
@@ -57,14 +61,18 @@ complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "export-tar" -d 'Cre
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "import-tar" -d 'Create a backup archive from a tarball'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "key" -d 'Manage a keyfile or repokey of a repository'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "config" -d 'Get, set, and delete values in a repository or cache config file'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "serve" -d 'Start repository server process'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "debug" -d 'Create a backup (not implemented yet). Debugging command (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "mount" -d 'Delete archives or a repository (not implemented yet). Extract archive contents (not implemented yet). Show archive details such as disk space used (not implemented yet). List archive or repository contents (not implemented yet). Mount an archive or repository as a FUSE filesystem (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "serve" -d 'Rename an archive (not implemented yet). Start the repository server process (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "umount" -d 'Unmount a FUSE filesystem (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "umount" -d 'Rename an archive (not implemented yet). Unmount a FUSE filesystem (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "upgrade" -d 'Upgrade a repository from a previous version (not implemented yet)'
 complete -c oxiborg -n "__fish_oxiborg_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -l warning -d 'Work on log level WARNING (the default)'
@@ -80,6 +88,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fis
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and not __fish_seen_subcommand_from cpu crud help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -l warning -d 'Work on log level WARNING (the default)'
@@ -92,6 +104,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_se
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from cpu" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand benchmark; and __fish_seen_subcommand_from crud" -l warning -d 'Work on log level WARNING (the default)'
@@ -115,6 +131,10 @@ authenticated-blake2\t''"
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l storage-quota -d 'Set storage quota of the new repository (e.g. 5G, 1.5T). Default: no quota' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l append-only -d 'Create an append-only mode repository'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l make-parent-dirs -d 'Create the parent directories of the repository directory, if they are missing'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand init" -l critical -d 'Work on log level CRITICAL'
@@ -135,6 +155,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l first -d 'Cons
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l last -d 'Consider last N archives after other filters were applied' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l repository-only -d 'Only perform repository checks'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l archives-only -d 'Only perform archives checks'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -l verify-data -d 'Perform cryptographic archive data integrity verification (conflicts with --repository-only)'
@@ -153,6 +177,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand check" -s h -l help -d '
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l threshold -d 'Set minimum threshold for saved space in PERCENT (default: 10)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -s n -l dry-run -d 'Do not change the repository (accepted since borg 1.2.9; does nothing at all)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l cleanup-commits -d 'Clean up commit-only 17-byte segment files left by borg 1.1'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -l critical -d 'Work on log level CRITICAL'
@@ -167,6 +195,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -s p -l progres
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand compact" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -l warning -d 'Work on log level WARNING (the default)'
@@ -179,6 +211,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -s p -l prog
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand break-lock" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand with-lock" -l warning -d 'Work on log level WARNING (the default)'
@@ -211,6 +247,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l chunker-param
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s C -l compression -d 'Select compression algorithm' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s n -l dry-run -d 'Do not create a backup archive'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -s s -l stats -d 'Print statistics for the created archive'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand create" -l quick-stats -d 'Print only archive statistics, skipping repository-wide statistics'
@@ -249,6 +289,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l patterns-fro
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l strip-components -d 'Remove the specified number of leading path elements' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l list -d 'Output verbose list of items (files, dirs, ...)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -s n -l dry-run -d 'Do not actually change any files'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand extract" -l numeric-ids -d 'Only obey numeric user and group identifiers'
@@ -279,6 +323,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l pattern -d 'Inc
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l patterns-from -d 'Read include/exclude patterns from PATTERNFILE, one per line' -r -F
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l consider-checkpoints -d 'Show checkpoint archives in the repository contents list'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l short -d 'Only print file/directory names, nothing else'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand list" -l json -d 'Only valid for listing repository contents. Format output as JSON'
@@ -300,6 +348,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l first -d 'Consi
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l last -d 'Consider last N archives after other filters were applied' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l json -d 'Format output as JSON'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand info" -l error -d 'Work on log level ERROR'
@@ -318,6 +370,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l first -d 'Con
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l last -d 'Consider last N archives after other filters were applied' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s n -l dry-run -d 'Do not change repository'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -l list -d 'Output verbose list of archives'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s s -l stats -d 'Print statistics for the deleted archive'
@@ -338,6 +394,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s p -l progress
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand rename" -l warning -d 'Work on log level WARNING (the default)'
@@ -365,6 +425,10 @@ always\t''"
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l chunker-params -d 'Rechunk using given chunker parameters, or `default` (default: do not rechunk)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -l list -d 'Output verbose list of items (files, dirs, ...)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -s n -l dry-run -d 'Do not change anything'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -s s -l stats -d 'Print statistics at end'
@@ -382,6 +446,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -s p -l progre
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand recreate" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand version" -l warning -d 'Work on log level WARNING (the default)'
@@ -407,6 +475,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s a -l glob-arch
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s c -l checkpoint-interval -d 'Write checkpoint every SECONDS seconds (Default: 1800)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s n -l dry-run -d 'Do not change repository'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -l force -d 'Force pruning of corrupted archives, use `--force --force` in case `--force` does not work'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand prune" -s s -l stats -d 'Print statistics for the deleted archive'
@@ -430,6 +502,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l pattern -d 'Inc
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l patterns-from -d 'Read include/exclude patterns from PATTERNFILE, one per line' -r -F
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l numeric-ids -l numeric-owner -d 'Only consider numeric user and group identifiers (borg 1.4.5 accepts it; it changes nothing)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l same-chunker-params -d 'Override check of chunker parameters'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand diff" -l sort -d 'Sort the output by path (deprecated, use --sort-by=path)'
@@ -453,6 +529,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l patterns-
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l strip-components -d 'Remove the specified number of leading path elements' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l list -d 'Output verbose list of items (files, dirs, ...)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand export-tar" -l error -d 'Work on log level ERROR'
@@ -473,6 +553,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l chunker-p
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -s C -l compression -d 'Select compression algorithm' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -s s -l stats -d 'Print statistics for the created archive'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l list -d 'Output verbose list of items (files, dirs, ...)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -l json -d 'Output stats as JSON (implies --stats)'
@@ -489,6 +573,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -s p -l prog
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand import-tar" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and not __fish_seen_subcommand_from export export-related-secrets import change-passphrase migrate-to-repokey help" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and not __fish_seen_subcommand_from export export-related-secrets import change-passphrase migrate-to-repokey help" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and not __fish_seen_subcommand_from export export-related-secrets import change-passphrase migrate-to-repokey help" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and not __fish_seen_subcommand_from export export-related-secrets import change-passphrase migrate-to-repokey help" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and not __fish_seen_subcommand_from export export-related-secrets import change-passphrase migrate-to-repokey help" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and not __fish_seen_subcommand_from export export-related-secrets import change-passphrase migrate-to-repokey help" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and not __fish_seen_subcommand_from export export-related-secrets import change-passphrase migrate-to-repokey help" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and not __fish_seen_subcommand_from export export-related-secrets import change-passphrase migrate-to-repokey help" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and not __fish_seen_subcommand_from export export-related-secrets import change-passphrase migrate-to-repokey help" -l warning -d 'Work on log level WARNING (the default)'
@@ -507,6 +595,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and not __fish_seen
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and not __fish_seen_subcommand_from export export-related-secrets import change-passphrase migrate-to-repokey help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export" -l paper -d 'Create an export suitable for printing and later type-in'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export" -l qr-html -d 'Create an html file suitable for printing and later type-in or qr scan'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export" -l critical -d 'Work on log level CRITICAL'
@@ -521,6 +613,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_sub
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export-related-secrets" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export-related-secrets" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export-related-secrets" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export-related-secrets" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export-related-secrets" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export-related-secrets" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export-related-secrets" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export-related-secrets" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export-related-secrets" -l warning -d 'Work on log level WARNING (the default)'
@@ -533,6 +629,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_sub
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from export-related-secrets" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from import" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from import" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from import" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from import" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from import" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from import" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from import" -l paper -d 'Interactively import from a backup done with `--paper`'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from import" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from import" -l error -d 'Work on log level ERROR'
@@ -546,6 +646,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_sub
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from change-passphrase" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from change-passphrase" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from change-passphrase" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from change-passphrase" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from change-passphrase" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from change-passphrase" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from change-passphrase" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from change-passphrase" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from change-passphrase" -l warning -d 'Work on log level WARNING (the default)'
@@ -558,6 +662,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_sub
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from change-passphrase" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from migrate-to-repokey" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from migrate-to-repokey" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from migrate-to-repokey" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from migrate-to-repokey" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from migrate-to-repokey" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from migrate-to-repokey" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from migrate-to-repokey" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from migrate-to-repokey" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from migrate-to-repokey" -l warning -d 'Work on log level WARNING (the default)'
@@ -576,6 +684,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_sub
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -s c -l cache -d 'Get and set values from the repo cache'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -s d -l delete -d 'Delete the key from the config file'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -s l -l list -d 'List the configuration of the repo'
@@ -589,8 +701,33 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l show-version 
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -l show-rc -d 'Show/log the return code (rc)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand config" -s h -l help -d 'Print help'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l restrict-to-path -d 'Restrict repository access to PATH. Can be specified multiple times to allow the client access to several directories. Access to all sub-directories is granted implicitly; PATH doesn\'t need to directly point to a repository' -r -F
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l restrict-to-repository -d 'Restrict repository access. Only the repository located at PATH (no sub-directories are considered) is accessible. Can be specified multiple times to allow the client access to several repositories. Unlike --restrict-to-path sub-directories are not accessible; PATH needs to directly point at a repository location. PATH may be an empty directory or the last element of PATH may not exist, in which case the client may initialize a repository there' -r -F
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l storage-quota -d 'Set storage quota of the repository (has priority over the repository\'s own quota setting) (e.g. 5G, 1.5T). When a new repository is initialized, sets the storage quota on the new repository as well. Default: no quota' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l debug-topic -d 'Enable TOPIC debugging (borg clients pass their `repository` topics on; oxiborg\'s server has no topic-specific debug output, so this changes nothing)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l umask -d 'Set umask to M (local only, default: 0077)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l append-only -d 'Only allow appending to repository segment files. Note that this only affects the low level structure of the repository, and running `delete` or `prune` or reading from the repository will still be allowed'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l critical -d 'Work on log level CRITICAL'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l error -d 'Work on log level ERROR'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l warning -d 'Work on log level WARNING (the default)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -s v -l info -l verbose -d 'Work on log level INFO'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l debug -d 'Enable debug output; work on log level DEBUG'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l log-json -d 'Output one JSON object per log line instead of formatted text'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l show-version -d 'Show/log the borg version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l show-rc -d 'Show/log the return code (rc)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -s p -l progress -d 'Show progress information'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -l warning -d 'Work on log level WARNING (the default)'
@@ -603,6 +740,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -s p -l progress 
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand debug" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l warning -d 'Work on log level WARNING (the default)'
@@ -613,20 +754,12 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l show-version -
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -l show-rc -d 'Show/log the return code (rc)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand mount" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l umask -d 'Set umask to M (local only, default: 0077)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l critical -d 'Work on log level CRITICAL'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l error -d 'Work on log level ERROR'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l warning -d 'Work on log level WARNING (the default)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -s v -l info -l verbose -d 'Work on log level INFO'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l debug -d 'Enable debug output; work on log level DEBUG'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l log-json -d 'Output one JSON object per log line instead of formatted text'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l show-version -d 'Show/log the borg version'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -l show-rc -d 'Show/log the return code (rc)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -s p -l progress -d 'Show progress information'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -l warning -d 'Work on log level WARNING (the default)'
@@ -639,6 +772,10 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -s p -l progress
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand umount" -s h -l help -d 'Print help'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l umask -d 'Set umask to M (local only, default: 0077)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l lock-wait -d 'Wait at most SECONDS for acquiring a repository/cache lock (default: 1)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l remote-path -d 'Use PATH as borg executable on the remote (default: "borg")' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l rsh -d 'Use this command to connect to the \'borg serve\' process (default: \'ssh\')' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l upload-ratelimit -d 'Set network upload rate limit in kiByte/s (default: 0=unlimited)' -r
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l upload-buffer -d 'Set network upload buffer size in MiB. (default: 0=no buffer)' -r
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l critical -d 'Work on log level CRITICAL'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l error -d 'Work on log level ERROR'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l warning -d 'Work on log level WARNING (the default)'
@@ -649,32 +786,32 @@ complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l show-version
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -l show-rc -d 'Show/log the return code (rc)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -s p -l progress -d 'Show progress information'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand upgrade" -s h -l help -d 'Print help'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "benchmark" -d 'Benchmark command'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "init" -d 'Initialize an empty repository'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "check" -d 'Verify repository'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "compact" -d 'Compact segment files in the repository'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "break-lock" -d 'Break the repository lock (e.g. in case it was left by a dead borg)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "with-lock" -d 'Run a user command with the repository lock held'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "create" -d 'Create new archive'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "extract" -d 'Extract archive contents'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "list" -d 'List archive or repository contents'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "info" -d 'Show archive details such as disk space used'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "delete" -d 'Delete an existing repository or archives'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "rename" -d 'Rename an existing archive'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "recreate" -d 'Re-create archives'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "version" -d 'Display the borg client / borg server version'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "prune" -d 'Prune repository archives according to rules'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "diff" -d 'Find differences in archive contents'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "export-tar" -d 'Create tarball from archive'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "import-tar" -d 'Create a backup archive from a tarball'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "key" -d 'Manage a keyfile or repokey of a repository'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "config" -d 'Get, set, and delete values in a repository or cache config file'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "debug" -d 'Create a backup (not implemented yet). Debugging command (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "mount" -d 'Delete archives or a repository (not implemented yet). Extract archive contents (not implemented yet). Show archive details such as disk space used (not implemented yet). List archive or repository contents (not implemented yet). Mount an archive or repository as a FUSE filesystem (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "serve" -d 'Rename an archive (not implemented yet). Start the repository server process (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "umount" -d 'Unmount a FUSE filesystem (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "upgrade" -d 'Upgrade a repository from a previous version (not implemented yet)'
-complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config debug mount serve umount upgrade help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "benchmark" -d 'Benchmark command'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "init" -d 'Initialize an empty repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "check" -d 'Verify repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "compact" -d 'Compact segment files in the repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "break-lock" -d 'Break the repository lock (e.g. in case it was left by a dead borg)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "with-lock" -d 'Run a user command with the repository lock held'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "create" -d 'Create new archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "extract" -d 'Extract archive contents'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "list" -d 'List archive or repository contents'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "info" -d 'Show archive details such as disk space used'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "delete" -d 'Delete an existing repository or archives'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "rename" -d 'Rename an existing archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "recreate" -d 'Re-create archives'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "version" -d 'Display the borg client / borg server version'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "prune" -d 'Prune repository archives according to rules'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "diff" -d 'Find differences in archive contents'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "export-tar" -d 'Create tarball from archive'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "import-tar" -d 'Create a backup archive from a tarball'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "key" -d 'Manage a keyfile or repokey of a repository'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "config" -d 'Get, set, and delete values in a repository or cache config file'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "serve" -d 'Start repository server process'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "debug" -d 'Create a backup (not implemented yet). Debugging command (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "mount" -d 'Delete archives or a repository (not implemented yet). Extract archive contents (not implemented yet). Show archive details such as disk space used (not implemented yet). List archive or repository contents (not implemented yet). Mount an archive or repository as a FUSE filesystem (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "umount" -d 'Rename an archive (not implemented yet). Unmount a FUSE filesystem (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "upgrade" -d 'Upgrade a repository from a previous version (not implemented yet)'
+complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and not __fish_seen_subcommand_from benchmark init check compact break-lock with-lock create extract list info delete rename recreate version prune diff export-tar import-tar key config serve debug mount umount upgrade help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and __fish_seen_subcommand_from benchmark" -f -a "cpu" -d 'Benchmarks CPU bound operations (chunkers, hashes, MACs, encryption, compression, msgpack)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and __fish_seen_subcommand_from benchmark" -f -a "crud" -d 'Benchmarks borg CRUD (create, extract, update, delete)'
 complete -c oxiborg -n "__fish_oxiborg_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Export the repository key for backup'

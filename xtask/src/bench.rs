@@ -231,8 +231,8 @@ fn parse_archive_args(args: &[String]) -> Result<ArchiveOpts> {
             }
             "--only" => {
                 let v = value()?;
-                if !["mixed", "system", "crud"].contains(&v.as_str()) {
-                    bail!("--only takes mixed, system or crud, not {v:?}");
+                if !["mixed", "system", "crud", "remote"].contains(&v.as_str()) {
+                    bail!("--only takes mixed, system, crud or remote, not {v:?}");
                 }
                 o.only.push(v);
             }
@@ -847,6 +847,114 @@ fn bench_corpus(bench: &Bench, label: &str, corpus: &Path, bytes: u64) -> Result
         .collect())
 }
 
+/// Remote `create` and `extract` of `corpus` over loopback ssh: a real
+/// sshd (`oxiborg_oracle::sshd`) whose `authorized_keys` forces each tool's
+/// own `serve --restrict-to-path`, as a NAS setup has; borg talks to
+/// `borg serve`, oxiborg to `oxiborg serve`. Both use the same ssh options
+/// (aes128-gcm, no compression). Times are the client's wall time; RSS and
+/// CPU are the client's only.
+fn bench_remote(bench: &Bench, corpus: &Path, bytes: u64) -> Result<Vec<Row>> {
+    let parent = corpus
+        .parent()
+        .with_context(|| format!("{} has no parent", corpus.display()))?;
+    let name = corpus
+        .file_name()
+        .with_context(|| format!("{} has no name", corpus.display()))?;
+    let sshd = oxiborg_oracle::sshd::Sshd::start(&bench.work.join("sshd"))
+        .map_err(|e| anyhow::anyhow!("cannot start sshd for the remote bench: {e}"))?;
+    let ops = ["remote create", "remote extract"];
+    let mut results: BTreeMap<(&str, &str), Outcome> = BTreeMap::new();
+    for tool in [Tool::Borg, Tool::Oxiborg] {
+        eprintln!("xtask: == remote: {} to {} serve", tool.name(), tool.name());
+        let Some(bin) = bench.bin(tool) else {
+            for op in ops {
+                results.insert((tool.name(), op), Outcome::Failed);
+            }
+            continue;
+        };
+        let dir = bench.work.join("remote").join(tool.name());
+        let base = dir.join("base");
+        let server_base = dir.join("server-base");
+        let repo = dir.join("repo");
+        fs::create_dir_all(&base)?;
+        fs::create_dir_all(&server_base)?;
+        let forced = format!(
+            "env BORG_BASE_DIR={} {} serve --restrict-to-path {}",
+            server_base.display(),
+            bin.display(),
+            dir.display()
+        );
+        let rsh = sshd.client(tool.name(), Some(&forced));
+        let url = sshd.url(&repo);
+        let env = [("BORG_RSH", rsh.as_str())];
+        let init = bench.measure(
+            tool,
+            &base,
+            &dir,
+            &[
+                OsStr::new("init"),
+                OsStr::new("-e"),
+                OsStr::new("repokey-blake2"),
+                OsStr::new(&url),
+            ],
+            &env,
+            "remote init",
+        );
+        if !matches!(init.outcome, Outcome::Done(_)) {
+            for op in ops {
+                results.insert((tool.name(), op), Outcome::Failed);
+            }
+            continue;
+        }
+        bench.settle(Some(corpus));
+        let spec = format!("{url}::a1");
+        let created = bench.measure(
+            tool,
+            &base,
+            parent,
+            &[
+                OsStr::new("create"),
+                OsStr::new("--compression"),
+                OsStr::new("lz4"),
+                OsStr::new(&spec),
+                name,
+            ],
+            &env,
+            "remote create",
+        );
+        let ok = matches!(created.outcome, Outcome::Done(_));
+        results.insert((tool.name(), ops[0]), created.outcome);
+        if !ok {
+            results.insert((tool.name(), ops[1]), Outcome::Skipped);
+            continue;
+        }
+        let out = dir.join("extract");
+        fs::create_dir_all(&out)?;
+        bench.settle(None);
+        let ran = bench.measure(
+            tool,
+            &base,
+            &out,
+            &[OsStr::new("extract"), OsStr::new(&spec)],
+            &env,
+            "remote extract",
+        );
+        results.insert((tool.name(), ops[1]), ran.outcome);
+        fs::remove_dir_all(&out)?;
+    }
+    Ok(ops
+        .iter()
+        .map(|op| Row {
+            label: format!("mixed: {op} (ssh)"),
+            bytes: Some(bytes),
+            ox: results
+                .remove(&("oxiborg", *op))
+                .unwrap_or(Outcome::Skipped),
+            borg: results.remove(&("borg", *op)).unwrap_or(Outcome::Skipped),
+        })
+        .collect())
+}
+
 /// `benchmark crud REPO PATH` with both tools: one row for the whole run,
 /// then one per line of borg's output (C/R/U/D x Z/R x BIG/MEDIUM/SMALL).
 fn bench_crud(bench: &Bench, quick: bool) -> Result<Vec<Row>> {
@@ -977,6 +1085,8 @@ fn print_table(rows: &[Row]) {
 /// generated mixed tree under `<target>/bench-corpus`, and a system
 /// directory, `/usr/share` by default): initial `create`, unchanged
 /// re-`create` (files cache warm), `extract` into a fresh directory; then
+/// the mixed corpus's `create` and `extract` over loopback ssh against each
+/// tool's own `serve` (`--only remote`, see `bench_remote`); then
 /// `benchmark crud`. Page caches are dropped before each step when that is
 /// permitted (root), otherwise the corpus is read once before each create so
 /// both tools start warm. Wall time is measured here; peak RSS and CPU time
@@ -1049,6 +1159,11 @@ fn run_archive(root: &Path, args: &[String]) -> Result<()> {
     if opts.wants("mixed") {
         corpora.push(("mixed", mixed_corpus(&target, opts.mixed_mib)?));
     }
+    let remote_corpus = if opts.wants("remote") {
+        Some(mixed_corpus(&target, opts.mixed_mib)?)
+    } else {
+        None
+    };
     if opts.wants("system") {
         let system = fs::canonicalize(&opts.system)
             .with_context(|| format!("system corpus {}", opts.system.display()))?;
@@ -1065,6 +1180,17 @@ fn run_archive(root: &Path, args: &[String]) -> Result<()> {
             bytes as f64 / 1e6
         ));
         rows.extend(bench_corpus(&bench, label, dir, bytes)?);
+    }
+    if let Some(dir) = &remote_corpus {
+        let (bytes, files) = tree_size(dir)?;
+        if !opts.wants("mixed") {
+            header.push(format!(
+                "corpus mixed: {}, {:.1} MB in {files} files",
+                dir.display(),
+                bytes as f64 / 1e6
+            ));
+        }
+        rows.extend(bench_remote(&bench, dir, bytes)?);
     }
     if opts.wants("crud") {
         rows.extend(bench_crud(&bench, opts.quick)?);
