@@ -14,6 +14,7 @@ mod objects;
 mod progress;
 mod prune;
 mod recreate;
+mod remote_hostile;
 mod remote_ssh;
 mod serve;
 mod tar;

@@ -7,9 +7,12 @@
 //! * `bench`: run oxiborg and real borg 1.4.5 on the same work in one run and
 //!   print the ratios.
 //! * `completions [--check]`: (re)generate or verify `completions/`.
+//! * `fuzz [--secs N]`: build the `rpc_codec` fuzz target (`fuzz/`) with
+//!   libFuzzer on stable Rust and run it for N seconds (default 60).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,8 +48,9 @@ fn main() -> Result<()> {
         Some("test") => test(&root, &args[1..]),
         Some("bench") => bench::run(&root),
         Some("completions") => completions(&root, args.iter().any(|a| a == "--check")),
+        Some("fuzz") => fuzz::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <oracle | test [cargo test args] | bench | completions [--check]>");
+            eprintln!("usage: cargo xtask <oracle | test [cargo test args] | bench | completions [--check] | fuzz [--secs N]>");
             std::process::exit(2);
         }
     }
@@ -166,7 +170,7 @@ fn oracle(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 

@@ -179,6 +179,7 @@ fn repository_class(e: &oxiborg_repository::RepositoryError) -> ErrorClass {
         R::InvalidRpcMethod { .. } => class::INVALID_RPC_METHOD,
         R::ConnectionClosed => class::CONNECTION_CLOSED,
         R::ConnectionClosedWithHint(_) => class::CONNECTION_CLOSED_WITH_HINT,
+        R::ConnectionBrokenWithHint(_) => class::CONNECTION_BROKEN_WITH_HINT,
         R::RpcServerOutdated { .. } => class::RPC_SERVER_OUTDATED,
         R::UnexpectedRpcDataFromServer(_) => class::UNEXPECTED_RPC_DATA_FROM_SERVER,
         R::UnexpectedRpcDataFromClient { .. } => class::UNEXPECTED_RPC_DATA_FROM_CLIENT,

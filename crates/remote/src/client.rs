@@ -29,8 +29,8 @@ use oxiborg_repository::{
 };
 
 use crate::codec::{
-    self, encode_put, encode_request, parse_response, Format, Outcome, RemoteException, Request,
-    Unpacker, BORG_VERSION, MAX_INFLIGHT, RPC_PROTOCOL_VERSION,
+    self, encode_put, encode_request, parse_response, CodecError, Format, Outcome, RemoteException,
+    Request, Unpacker, BORG_VERSION, MAX_INFLIGHT, MAX_REPLY_ITEMS, RPC_PROTOCOL_VERSION,
 };
 
 /// Where the repository is: `ssh://[user@]host[:port]/path` or
@@ -119,6 +119,8 @@ enum FromReader {
     Reply(codec::Response),
     Closed,
     Broken(String),
+    /// Not msgpack, or over a size limit (the reason, then the bytes).
+    Invalid(String),
 }
 
 /// The queue between callers and the writer thread, bounded in bytes.
@@ -131,7 +133,8 @@ struct SendState {
     queue: std::collections::VecDeque<Vec<u8>>,
     bytes: usize,
     closed: bool,
-    failed: Option<String>,
+    /// Why writing to the server failed, once it did.
+    failed: Option<std::io::ErrorKind>,
 }
 
 /// A repository behind `borg serve`.
@@ -165,6 +168,8 @@ pub struct RemoteRepository {
 enum DeadReason {
     Closed,
     Broken(String),
+    Invalid(String),
+    BrokenPipe,
 }
 
 impl std::fmt::Debug for RemoteRepository {
@@ -364,6 +369,12 @@ impl RemoteRepository {
             Some(DeadReason::Broken(s)) => {
                 Err(RepositoryError::UnexpectedRpcDataFromServer(s.clone()))
             }
+            Some(DeadReason::Invalid(s)) => {
+                Err(RepositoryError::InvalidRpcDataFromServer(s.clone()))
+            }
+            Some(DeadReason::BrokenPipe) => Err(RepositoryError::ConnectionBrokenWithHint(
+                "Broken Pipe".into(),
+            )),
         }
     }
 
@@ -372,14 +383,21 @@ impl RemoteRepository {
         self.check_alive()?;
         let mut st = lock(&self.queue.state);
         loop {
-            if let Some(e) = &st.failed {
-                let e = e.clone();
+            if let Some(kind) = st.failed {
                 drop(st);
                 // The server is gone; its last words may explain why.
                 self.drain_nonblocking();
-                self.check_alive()?;
+                if let Some(DeadReason::Broken(_) | DeadReason::Invalid(_)) = self.dead {
+                    return self.check_alive();
+                }
+                // borg's write raises ConnectionBrokenWithHint on EPIPE
+                // (what a create sees when the server dies under it); it
+                // re-raises any other OSError.
+                if kind == std::io::ErrorKind::BrokenPipe {
+                    self.dead = Some(DeadReason::BrokenPipe);
+                    return self.check_alive();
+                }
                 self.dead = Some(DeadReason::Closed);
-                let _ = e;
                 return Err(RepositoryError::ConnectionClosed);
             }
             if st.bytes == 0 || st.bytes + msg.len() <= self.buffer_limit.max(1) {
@@ -455,6 +473,10 @@ impl RemoteRepository {
             FromReader::Broken(s) => {
                 self.dead = Some(DeadReason::Broken(s.clone()));
                 Err(RepositoryError::UnexpectedRpcDataFromServer(s))
+            }
+            FromReader::Invalid(s) => {
+                self.dead = Some(DeadReason::Invalid(s.clone()));
+                Err(RepositoryError::InvalidRpcDataFromServer(s))
             }
         }
     }
@@ -799,6 +821,8 @@ impl Repository for RemoteRepository {
         self.async_errors.clear();
         if let Err(
             e @ (RepositoryError::ConnectionClosed
+            | RepositoryError::ConnectionBrokenWithHint(_)
+            | RepositoryError::InvalidRpcDataFromServer(_)
             | RepositoryError::UnexpectedRpcDataFromServer(_)),
         ) = drained
         {
@@ -985,7 +1009,7 @@ fn writer_loop(q: Arc<SendQueue>, mut stdin: ChildStdin, ratelimit: u64) {
         let mut st = lock(&q.state);
         st.bytes -= msg.len();
         if let Err(e) = written {
-            st.failed = Some(e.to_string());
+            st.failed = Some(e.kind());
             st.queue.clear();
             st.bytes = 0;
             drop(st);
@@ -1041,7 +1065,7 @@ impl RateLimiter {
 }
 
 fn reader_loop(mut stdout: impl Read, tx: mpsc::Sender<FromReader>) {
-    let mut unpacker = Unpacker::new();
+    let mut unpacker = Unpacker::with_max_items(MAX_REPLY_ITEMS);
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = match stdout.read(&mut buf) {
@@ -1071,13 +1095,32 @@ fn reader_loop(mut stdout: impl Read, tx: mpsc::Sender<FromReader>) {
                     }
                 },
                 Ok(None) => break,
-                Err(_) => {
+                // Valid msgpack of the wrong shape is borg's
+                // UnexpectedRPCDataFormatFromServer; anything else fails in
+                // borg's unpacker.
+                Err(CodecError::Format(_)) => {
                     let _ = tx.send(FromReader::Broken(describe(&buf[..n])));
+                    return;
+                }
+                Err(e) => {
+                    let head = &buf[..n.min(16)];
+                    let _ = tx.send(FromReader::Invalid(format!(
+                        "{e} (received: {}{})",
+                        hex_bytes(head),
+                        if n > head.len() { " ..." } else { "" }
+                    )));
                     return;
                 }
             }
         }
     }
+}
+
+fn hex_bytes(b: &[u8]) -> String {
+    b.iter()
+        .map(|x| format!("{x:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// borg's rendering of bad server data: the text if it is UTF-8 (first

@@ -19,6 +19,12 @@ use oxiborg_msgpack::{DecodeError, Encoder, Value};
 /// 62914560 bytes. No single message may be larger.
 pub const MAX_MESSAGE: usize = 62_914_560;
 
+/// The most values a client accepts in one reply. borg has no such limit,
+/// but a decoded value costs 32 bytes or more while its encoding may take
+/// one, so without it a 60 MiB reply could cost two GiB. The largest real
+/// reply is a `list`/`scan` page of `LIST_SCAN_LIMIT` (100000) ids.
+pub const MAX_REPLY_ITEMS: usize = 1 << 20;
+
 /// borg's `MAX_INFLIGHT`: requests a client keeps outstanding.
 pub const MAX_INFLIGHT: usize = 100;
 
@@ -83,6 +89,9 @@ pub enum CodecError {
     /// One message would exceed [`MAX_MESSAGE`] bytes.
     #[error("RPC message larger than {MAX_MESSAGE} bytes")]
     TooLarge,
+    /// One message holds more values than the reader allows.
+    #[error("RPC message with more than {0} values")]
+    TooManyValues(usize),
     /// Valid msgpack, but not a request or reply of either format.
     #[error("unexpected RPC data format: {0}")]
     Format(String),
@@ -327,10 +336,7 @@ impl Unpacker {
             };
             s.items += 1;
             if s.items > self.max_items {
-                return Err(CodecError::Format(format!(
-                    "a message holds more than {} values",
-                    self.max_items
-                )));
+                return Err(CodecError::TooManyValues(self.max_items));
             }
             s.started = true;
             let mut end = pos + header;
@@ -348,10 +354,7 @@ impl Unpacker {
                 return Err(CodecError::TooLarge);
             }
             if opens > (self.max_items - s.items) as u64 {
-                return Err(CodecError::Format(format!(
-                    "a message holds more than {} values",
-                    self.max_items
-                )));
+                return Err(CodecError::TooManyValues(self.max_items));
             }
             s.pos = end;
             if opens > 0 {

@@ -9,6 +9,8 @@
 
 pub mod client;
 pub mod codec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod server;
 
 pub use client::{ClientOptions, RemoteLocation, RemoteOutput, RemoteRepository};

@@ -1481,7 +1481,10 @@ fn serve_inner(
                 },
                 Ok(None) => break,
                 Err(
-                    e @ (CodecError::TooLarge | CodecError::Msgpack(_) | CodecError::Format(_)),
+                    e @ (CodecError::TooLarge
+                    | CodecError::TooManyValues(_)
+                    | CodecError::Msgpack(_)
+                    | CodecError::Format(_)),
                 ) => {
                     run_requests(server, &reqs, &mut out, output)?;
                     return Err(unexpected(e));

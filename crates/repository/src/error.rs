@@ -148,6 +148,9 @@ pub enum RepositoryError {
     /// borg `ConnectionClosedWithHint`.
     #[error("Connection closed by remote host. {0}")]
     ConnectionClosedWithHint(String),
+    /// borg `ConnectionBrokenWithHint`: writing to the server failed.
+    #[error("Connection to remote host is broken. {0}")]
+    ConnectionBrokenWithHint(String),
     /// borg `RPCServerOutdated`: the server is too old for a call.
     #[error("Borg server is too old for {method}. Required version {required}")]
     RpcServerOutdated {
@@ -159,6 +162,11 @@ pub enum RepositoryError {
     /// borg `UnexpectedRPCDataFormatFromServer`.
     #[error("Got unexpected RPC data format from server:\n{0}")]
     UnexpectedRpcDataFromServer(String),
+    /// The server sent bytes that are not msgpack, a message over the size
+    /// limit, or one with too many values. borg fails here with a "Local
+    /// Exception" (`UnpackException`, `BufferFull`): rc 2 in both modes.
+    #[error("Got invalid RPC data from server: {0}")]
+    InvalidRpcDataFromServer(String),
     /// borg `UnexpectedRPCDataFormatFromClient`.
     #[error("Borg {version}: Got unexpected RPC data format from client.")]
     UnexpectedRpcDataFromClient {
