@@ -11,7 +11,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use crate::error::{id_str, CryptoError, Result};
 use crate::key_type::KeyType;
 use crate::primitives::{
-    self, blake2b_256, counter_block, hmac_sha256, random_array, sha256, Aes256Ctr,
+    self, blake2b_256, blake2b_256_many, counter_block, hmac_sha256, random_array, sha256,
+    Aes256Ctr,
 };
 
 /// Size of the encrypted envelope header: type byte, 32-byte MAC, 8-byte IV
@@ -248,6 +249,31 @@ impl Key {
         }
     }
 
+    /// [`Key::id_hash`] of each of `data`: the same ids, computed several
+    /// at a time where the hash allows it (BLAKE2b).
+    pub fn id_hash_many(&self, data: &[&[u8]]) -> Vec<[u8; 32]> {
+        match &self.material {
+            Some(m) if self.key_type.is_blake2() && data.len() > 1 => {
+                blake2b_256_many(&m.id_key, data)
+            }
+            _ => data.iter().map(|d| self.id_hash(d)).collect(),
+        }
+    }
+
+    /// [`Key::assert_id`] for each pair of `ids` and `plaintexts`, hashed
+    /// several at a time; the first mismatch is the error.
+    pub fn assert_ids(&self, ids: &[[u8; 32]], plaintexts: &[&[u8]]) -> Result<()> {
+        let computed = self.id_hash_many(plaintexts);
+        for (c, id) in computed.iter().zip(ids) {
+            if !bool::from(c.ct_eq(id)) {
+                return Err(CryptoError::IdMismatch {
+                    id: hex::encode(id),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Check in constant time that `plaintext` hashes to `id`
     /// (`KeyBase.assert_id`).
     pub fn assert_id(&self, id: &[u8; 32], plaintext: &[u8]) -> Result<()> {
@@ -269,6 +295,15 @@ impl Key {
             let mut h = primitives::hmac_sha256_state(&m.enc_hmac_key);
             h.update(covered);
             h.finalize().into_bytes().into()
+        }
+    }
+
+    /// [`Key::mac`] of each of `covered`, several at a time for BLAKE2b.
+    fn mac_many(&self, m: &KeyMaterial, covered: &[&[u8]]) -> Vec<[u8; 32]> {
+        if self.key_type.is_blake2() && covered.len() > 1 {
+            blake2b_256_many(&m.enc_hmac_key, covered)
+        } else {
+            covered.iter().map(|c| self.mac(m, c)).collect()
         }
     }
 
@@ -340,6 +375,97 @@ impl Key {
             ctr.apply_keystream(&mut envelope[PAYLOAD_OVERHEAD..]);
         }
         Ok(PAYLOAD_OVERHEAD..envelope.len())
+    }
+
+    /// [`Key::decrypt_in_place`] on each of `envelopes` (`ids` name them in
+    /// errors), with the MACs computed several at a time: one result per
+    /// envelope, and an envelope whose check fails is left as it was.
+    pub fn decrypt_many_in_place(
+        &self,
+        ids: &[[u8; 32]],
+        envelopes: &mut [&mut [u8]],
+    ) -> Vec<Result<std::ops::Range<usize>>> {
+        let (Some(m), Some(_)) = (&self.material, &self.aes) else {
+            return ids
+                .iter()
+                .zip(envelopes.iter_mut())
+                .map(|(id, e)| self.decrypt_in_place(Some(id), e))
+                .collect();
+        };
+        let mut results: Vec<Result<std::ops::Range<usize>>> = Vec::with_capacity(ids.len());
+        for (id, envelope) in ids.iter().zip(envelopes.iter()) {
+            let found = envelope.first().copied();
+            results.push(
+                if !found.is_some_and(|b| self.key_type.accepts_envelope_byte(b)) {
+                    Err(CryptoError::InvalidEnvelope {
+                        id: id_str(Some(id)),
+                        expected: self.key_type.type_byte(),
+                        found: found.map_or_else(|| "none".to_string(), |b| format!("0x{b:02x}")),
+                    })
+                } else if envelope.len() < PAYLOAD_OVERHEAD {
+                    Err(CryptoError::EnvelopeTooShort {
+                        id: id_str(Some(id)),
+                        len: envelope.len(),
+                    })
+                } else {
+                    Ok(PAYLOAD_OVERHEAD..envelope.len())
+                },
+            );
+        }
+        let covered: Vec<&[u8]> = envelopes
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| r.is_ok())
+            .map(|(e, _)| &e[IV_RANGE.start..])
+            .collect();
+        let mut macs = self.mac_many(m, &covered).into_iter();
+        for ((id, envelope), result) in ids.iter().zip(envelopes.iter_mut()).zip(&mut results) {
+            if result.is_err() {
+                continue;
+            }
+            let mac = macs.next().unwrap_or_default();
+            if !bool::from(mac.ct_eq(&envelope[MAC_RANGE])) {
+                *result = Err(CryptoError::MacMismatch {
+                    id: id_str(Some(id)),
+                });
+                continue;
+            }
+            let iv = read_iv(envelope);
+            if let Some(mut ctr) = self.ctr(iv) {
+                ctr.apply_keystream(&mut envelope[PAYLOAD_OVERHEAD..]);
+            }
+        }
+        results
+    }
+
+    /// [`Key::encrypt_in_place`] on each `(iv, buffer)`, with the MACs
+    /// computed several at a time: byte for byte the same envelopes.
+    pub fn encrypt_many_in_place(&self, bufs: &mut [(u64, &mut [u8])]) {
+        let type_byte = self.key_type.type_byte();
+        let Some(m) = &self.material else {
+            for (_, buf) in bufs.iter_mut() {
+                buf[0] = type_byte;
+            }
+            return;
+        };
+        if self.aes.is_none() {
+            for (_, buf) in bufs.iter_mut() {
+                buf[0] = type_byte;
+            }
+            return;
+        }
+        for (iv, buf) in bufs.iter_mut() {
+            buf[0] = type_byte;
+            buf[IV_RANGE].copy_from_slice(&iv.to_be_bytes());
+            if let Some(mut ctr) = self.ctr(*iv) {
+                ctr.apply_keystream(&mut buf[PAYLOAD_OVERHEAD..]);
+            }
+        }
+        let covered: Vec<&[u8]> = bufs.iter().map(|(_, b)| &b[IV_RANGE.start..]).collect();
+        let macs = self.mac_many(m, &covered);
+        for ((_, buf), mac) in bufs.iter_mut().zip(macs) {
+            buf[MAC_RANGE].copy_from_slice(&mac);
+        }
     }
 
     /// Bytes to leave free at the start of a buffer for
@@ -480,6 +606,84 @@ mod tests {
              5e85e2f07038a3472c447553"
         );
         assert_eq!(key.decrypt(None, &env).unwrap(), C);
+    }
+
+    #[test]
+    fn batch_functions_equal_one_by_one() {
+        let payloads: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            C.to_vec(),
+            seq(3, 5000),
+            vec![7u8; 300_000],
+            seq(9, 129),
+            seq(1, 128),
+        ];
+        for kt in KeyType::CREATABLE {
+            let key = if kt == KeyType::Plaintext {
+                Key::plaintext()
+            } else {
+                Key::new(kt, test_material(kt.is_blake2())).unwrap()
+            };
+            let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+            let ids = key.id_hash_many(&refs);
+            let one: Vec<[u8; 32]> = refs.iter().map(|p| key.id_hash(p)).collect();
+            assert_eq!(ids, one, "{kt:?}");
+            key.assert_ids(&ids, &refs).unwrap();
+            let mut wrong = ids.clone();
+            wrong[3][0] ^= 1;
+            assert!(matches!(
+                key.assert_ids(&wrong, &refs),
+                Err(CryptoError::IdMismatch { id }) if id == hex::encode(wrong[3])
+            ));
+            // Encrypt in a batch: the same envelopes as one by one.
+            let mut bufs: Vec<Vec<u8>> = payloads
+                .iter()
+                .map(|p| {
+                    let mut b = vec![0xEEu8; key.envelope_headroom()];
+                    b.extend_from_slice(p);
+                    b
+                })
+                .collect();
+            {
+                let mut batch: Vec<(u64, &mut [u8])> = bufs
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(i, b)| (1000 * i as u64, b.as_mut_slice()))
+                    .collect();
+                key.encrypt_many_in_place(&mut batch);
+            }
+            for (i, (b, p)) in bufs.iter().zip(&payloads).enumerate() {
+                assert_eq!(*b, key.encrypt(1000 * i as u64, p), "{kt:?} {i}");
+            }
+            // Decrypt in a batch, with a broken MAC, a bad type byte and a
+            // short envelope among good ones.
+            let mut envs = bufs.clone();
+            if kt.is_encrypted() {
+                envs[2][1] ^= 1;
+                envs[4].truncate(PAYLOAD_OVERHEAD - 1);
+            }
+            envs[5][0] = 0x77;
+            let orig = envs.clone();
+            let results = {
+                let mut slices: Vec<&mut [u8]> = envs.iter_mut().map(Vec::as_mut_slice).collect();
+                key.decrypt_many_in_place(&ids, &mut slices)
+            };
+            for (i, r) in results.into_iter().enumerate() {
+                let mut single = orig[i].clone();
+                let want = key.decrypt_in_place(Some(&ids[i]), &mut single);
+                match (r, want) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(a, b.clone(), "{kt:?} {i}");
+                        assert_eq!(&envs[i][a], &payloads[i][..], "{kt:?} {i}");
+                    }
+                    (Err(a), Err(b)) => {
+                        assert_eq!(a.to_string(), b.to_string(), "{kt:?} {i}");
+                        assert_eq!(envs[i], orig[i], "{kt:?} {i} left as it was");
+                    }
+                    (a, b) => panic!("{kt:?} {i}: batch {a:?}, single {b:?}"),
+                }
+            }
+        }
     }
 
     #[test]

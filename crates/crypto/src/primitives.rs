@@ -54,6 +54,32 @@ pub fn blake2b_256(key: &[u8], data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// [`blake2b_256`] of each of `inputs` under the same `key`. BLAKE2b has
+/// no parallelism within one message, but AVX2 runs four messages at once:
+/// with several inputs this is about twice the throughput of hashing them
+/// one by one (lanes freed by a short input take the next one).
+pub fn blake2b_256_many(key: &[u8], inputs: &[&[u8]]) -> Vec<[u8; 32]> {
+    let mut params = blake2b_simd::Params::new();
+    params.hash_length(32);
+    let mut states: Vec<blake2b_simd::State> = inputs
+        .iter()
+        .map(|_| {
+            let mut s = params.to_state();
+            s.update(key);
+            s
+        })
+        .collect();
+    blake2b_simd::many::update_many(states.iter_mut().zip(inputs.iter()));
+    states
+        .iter_mut()
+        .map(|s| {
+            let mut out = [0u8; 32];
+            out.copy_from_slice(s.finalize().as_bytes());
+            out
+        })
+        .collect()
+}
+
 /// Plain SHA-256 (the plaintext key's id hash).
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
