@@ -318,7 +318,7 @@ pub fn export_tar(
             let (raw_tx, raw_rx) = bounded::<Result<RawBatch>>(1);
             let repo_mx = &repo_mx;
             s.spawn(move || fetcher(repo_mx, fetch_rx, raw_tx, interrupt));
-            let decoders = threads.saturating_sub(1).max(1);
+            let decoders = threads;
             s.spawn(move || {
                 for raw in raw_rx {
                     let decoded =

@@ -22,7 +22,7 @@ use oxiborg_crypto::Key;
 use oxiborg_format::{ChunkListEntry, Item};
 use oxiborg_patterns::PatternMatcher;
 
-use crate::archives::{get_many, open_object, open_object_owned, LoadedArchive};
+use crate::archives::{get_many, open_object, open_objects_owned, LoadedArchive};
 use crate::error::{CoreError, Result};
 use crate::meta::{self, RestoreOptions};
 use crate::session::SharedRepository;
@@ -36,8 +36,10 @@ const POOL_QUEUE: usize = 4;
 /// Chunks per `get_many` batch.
 const FETCH_BATCH: usize = 64;
 /// Bytes per batch (plaintext estimate). With one batch being written, one
-/// queued and one being fetched, about three of these are in memory.
-const FETCH_BYTES: u64 = 4 * 1024 * 1024;
+/// queued and one being fetched, about three of these are in memory. Big
+/// enough that each decoder hashes several objects at once
+/// ([`open_objects_owned`]).
+const FETCH_BYTES: u64 = 8 * 1024 * 1024;
 
 /// What `extract` reports. Implemented by the CLI.
 pub trait ExtractObserver: Send + Sync {
@@ -167,8 +169,10 @@ pub fn extract(
             let (raw_tx, raw_rx) = bounded::<Result<RawBatch>>(1);
             let repo_mx = &repo_mx;
             s.spawn(move || fetcher(repo_mx, fetch_rx, raw_tx, interrupt));
-            // The fetcher and the writer keep one core busy between them.
-            let decoders = threads.saturating_sub(1).max(1);
+            // A decoder per core: decoding is most of the CPU time, and the
+            // fetcher and the writer mostly wait for the kernel (measured:
+            // one decoder fewer is slower on two cores).
+            let decoders = threads;
             s.spawn(move || {
                 for raw in raw_rx {
                     let decoded =
@@ -421,11 +425,7 @@ pub fn decode_parallel(
     threads: usize,
 ) -> Result<Vec<Vec<u8>>> {
     if threads <= 1 || envelopes.len() < 2 {
-        return ids
-            .iter()
-            .zip(envelopes)
-            .map(|(id, e)| open_object_owned(key, id, e))
-            .collect();
+        return open_objects_owned(key, ids, envelopes);
     }
     let per = envelopes.len().div_ceil(threads);
     let mut parts: Vec<Vec<Vec<u8>>> = Vec::new();
@@ -440,14 +440,7 @@ pub fn decode_parallel(
         let handles: Vec<_> = ids
             .chunks(per)
             .zip(parts)
-            .map(|(ids, envs)| {
-                s.spawn(move || {
-                    ids.iter()
-                        .zip(envs)
-                        .map(|(id, e)| open_object_owned(key, id, e))
-                        .collect::<Result<Vec<_>>>()
-                })
-            })
+            .map(|(ids, envs)| s.spawn(move || open_objects_owned(key, ids, envs)))
             .collect();
         let mut out = Vec::with_capacity(ids.len());
         for h in handles {
