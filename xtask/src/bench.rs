@@ -829,7 +829,10 @@ fn bench_corpus(bench: &Bench, label: &str, corpus: &Path, bytes: u64) -> Result
                 &format!("extract {label}"),
             );
             results.insert((tool.name(), ops[2]), ran.outcome);
-            fs::remove_dir_all(&out)?;
+            // The tree stays until the whole bench ends: deleting thousands
+            // of files makes the next tool's file creations slower (ext4
+            // skips recently freed inodes), which would handicap whichever
+            // tool runs next.
         } else {
             results.insert((tool.name(), ops[2]), Outcome::Skipped);
         }
@@ -940,7 +943,7 @@ fn bench_remote(bench: &Bench, corpus: &Path, bytes: u64) -> Result<Vec<Row>> {
             "remote extract",
         );
         results.insert((tool.name(), ops[1]), ran.outcome);
-        fs::remove_dir_all(&out)?;
+        // Kept until the bench ends, as in `bench_corpus`.
     }
     Ok(ops
         .iter()
