@@ -48,6 +48,10 @@ pub struct BuzhashChunker {
     window: usize,
     lane_len: LaneLen,
     min_lane_len: usize,
+    /// Whether the hash of an all-zero window matches the mask: inside a
+    /// run of zeros every window hashes alike, so the run either cuts at
+    /// its first eligible position or nowhere.
+    zero_window_matches: bool,
 }
 
 /// The seeded table and the two pre-rotated lookup tables of the scanner.
@@ -120,6 +124,8 @@ impl BuzhashChunker {
             other => LaneLen::Dyn(other),
         };
         let min_lane_len = window.max(256);
+        let limit = 1u32 << (32 - mask_bits);
+        let zero_window_matches = table.hash(&vec![0u8; window]).rotate_right(mask_bits) < limit;
         Ok(BuzhashChunker {
             tables: Arc::new(Tables { table, tin, tout }),
             min_exp,
@@ -127,10 +133,11 @@ impl BuzhashChunker {
             mask_bits,
             min: 1 << min_exp,
             max: 1 << max_exp,
-            limit: 1u32 << (32 - mask_bits),
+            limit,
             window,
             lane_len,
             min_lane_len,
+            zero_window_matches,
         })
     }
 
@@ -227,6 +234,13 @@ impl BuzhashChunker {
         let start = self.min.max(from);
         if start >= data.len() - self.window {
             return None;
+        }
+        // The windows of positions `start..` cover `data[start..]`. When it
+        // is all zeros (sparse files, disk images) every one of them hashes
+        // like the zero window, so the answer is known without rolling.
+        // Other data fails this check within its first block.
+        if crate::is_all_zero(&data[start..]) {
+            return self.zero_window_matches.then_some(start);
         }
         match self.lane_len {
             LaneLen::K1 => self.scan_with::<1024>(data, 1024, start),
@@ -476,6 +490,37 @@ mod tests {
             let c = BuzhashChunker::new(10, 16, 12, 4095, seed).unwrap();
             let got: Vec<usize> = c.chunk_lengths(&data).collect();
             assert_eq!(got, reference::chunk_lengths(&data, seed, 10, 16, 12, 4095));
+        }
+    }
+
+    /// Zero runs take the shortcut; cut points stay the reference's, with
+    /// seeds whose zero window matches the mask and seeds whose does not.
+    #[test]
+    fn zero_runs_match_reference() {
+        use rand::{RngCore, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let mut mixed = vec![0u8; 1 << 20];
+        rng.fill_bytes(&mut mixed);
+        mixed[100_000..400_000].fill(0);
+        mixed[700_000..].fill(0);
+        let zeros = vec![0u8; 300_000];
+        // Three seeds whose zero window matches (one in 64 does), three
+        // whose does not.
+        let chunker = |seed| BuzhashChunker::new(6, 12, 6, 63, seed).unwrap();
+        let matching = (0u32..).filter(|&s| chunker(s).zero_window_matches).take(3);
+        let other = (0u32..)
+            .filter(|&s| !chunker(s).zero_window_matches)
+            .take(3);
+        for seed in matching.chain(other) {
+            let c = chunker(seed);
+            for data in [&mixed, &zeros] {
+                let got: Vec<usize> = c.chunk_lengths(data).collect();
+                assert_eq!(
+                    got,
+                    reference::chunk_lengths(data, seed, 6, 12, 6, 63),
+                    "seed {seed}"
+                );
+            }
         }
     }
 
