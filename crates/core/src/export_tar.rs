@@ -19,7 +19,7 @@ use oxiborg_tar::{Header, HeaderKind, TarWriter};
 
 use crate::archives::LoadedArchive;
 use crate::error::{CoreError, Result};
-use crate::extract::{decode_parallel, fetcher, stream_items, RawBatch};
+use crate::extract::{fetcher, stream_items, Decoder, Plain, RawBatch};
 use crate::session::SharedRepository;
 
 const S_IFMT: u32 = 0o170000;
@@ -291,7 +291,7 @@ pub fn export_tar(
     let mut warned = false;
     let (work_tx, work_rx) = bounded::<Work>(1024);
     let (fetch_tx, fetch_rx) = bounded::<Vec<ChunkListEntry>>(1024);
-    let (data_tx, data_rx) = bounded::<Result<Vec<Vec<u8>>>>(1);
+    let (data_tx, data_rx) = bounded::<Result<Vec<Plain>>>(1);
     std::thread::scope(|s| -> Result<()> {
         let reader = {
             let repo_mx = &repo_mx;
@@ -320,9 +320,9 @@ pub fn export_tar(
             s.spawn(move || fetcher(repo_mx, fetch_rx, raw_tx, interrupt));
             let decoders = threads;
             s.spawn(move || {
+                let mut decoder = Decoder::new(key, decoders);
                 for raw in raw_rx {
-                    let decoded =
-                        raw.and_then(|(ids, envs)| decode_parallel(key, &ids, envs, decoders));
+                    let decoded = raw.and_then(|raw| decoder.decode(raw));
                     let failed = decoded.is_err();
                     if data_tx.send(decoded).is_err() || failed {
                         return;
@@ -377,12 +377,12 @@ pub fn export_tar(
 
 /// The decoded chunks of the selected files, in order.
 struct Chunks {
-    rx: Receiver<Result<Vec<Vec<u8>>>>,
-    buffered: VecDeque<Vec<u8>>,
+    rx: Receiver<Result<Vec<Plain>>>,
+    buffered: VecDeque<Plain>,
 }
 
 impl Chunks {
-    fn next(&mut self) -> Result<Vec<u8>> {
+    fn next(&mut self) -> Result<Plain> {
         loop {
             if let Some(d) = self.buffered.pop_front() {
                 return Ok(d);
@@ -401,7 +401,7 @@ impl Chunks {
 struct ContentReader<'a> {
     chunks: &'a mut Chunks,
     left: usize,
-    cur: Vec<u8>,
+    cur: Plain,
     off: usize,
     error: Option<CoreError>,
     opts: &'a ExportOptions,
@@ -453,7 +453,7 @@ fn write_member(
     let mut r = ContentReader {
         chunks,
         left: n,
-        cur: Vec::new(),
+        cur: Plain::default(),
         off: 0,
         error: None,
         opts,

@@ -15,6 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
@@ -119,7 +120,7 @@ pub fn extract(
     let warnings = AtomicBool::new(false);
     let (work_tx, work_rx) = bounded::<Work>(1024);
     let (fetch_tx, fetch_rx) = bounded::<Vec<ChunkListEntry>>(1024);
-    let (data_tx, data_rx) = bounded::<Result<Vec<Vec<u8>>>>(1);
+    let (data_tx, data_rx) = bounded::<Result<Vec<Plain>>>(1);
     let threads = opts.threads.max(1);
     let pool = Pool::new();
     if opts.progress {
@@ -174,9 +175,9 @@ pub fn extract(
             // one decoder fewer is slower on two cores).
             let decoders = threads;
             s.spawn(move || {
+                let mut decoder = Decoder::new(key, decoders);
                 for raw in raw_rx {
-                    let decoded =
-                        raw.and_then(|(ids, envs)| decode_parallel(key, &ids, envs, decoders));
+                    let decoded = raw.and_then(|raw| decoder.decode(raw));
                     let failed = decoded.is_err();
                     if data_tx.send(decoded).is_err() || failed {
                         return;
@@ -347,8 +348,104 @@ pub(crate) fn stream_items(
     Ok(())
 }
 
-/// Ids and their envelopes, as read from the repository.
+/// A batch as read from the repository: every id in stream order, and the
+/// envelopes of the ids that [`Reuse`] says to fetch, in first-occurrence
+/// order.
 pub(crate) type RawBatch = (Vec<[u8; 32]>, Vec<Vec<u8>>);
+
+/// A decoded chunk, shared by every place in the stream that repeats it.
+pub(crate) type Plain = Arc<Vec<u8>>;
+
+/// Which ids of a batch need fetching and decoding. An id already seen in
+/// the batch, or equal to the previous batch's last id, is taken from
+/// there: runs of one chunk (the zero chunks of a disk image, duplicated
+/// files) are read and decoded once instead of once per occurrence. The
+/// fetcher and the decoder apply the same rule to the same ids.
+#[derive(Debug, Default)]
+pub(crate) struct Reuse {
+    last: Option<[u8; 32]>,
+}
+
+/// Where an id's plaintext comes from.
+enum Source {
+    /// The n-th fetched envelope of the batch.
+    Fetched(usize),
+    /// The previous batch's last chunk.
+    Last,
+}
+
+impl Reuse {
+    /// The plan for `ids` and the ids to fetch; remembers the batch's last id.
+    fn plan(&mut self, ids: &[[u8; 32]]) -> (Vec<Source>, Vec<[u8; 32]>) {
+        let mut seen: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut fetch = Vec::new();
+        let plan = ids
+            .iter()
+            .map(|id| {
+                if let Some(&k) = seen.get(id) {
+                    Source::Fetched(k)
+                } else if self.last == Some(*id) {
+                    Source::Last
+                } else {
+                    seen.insert(*id, fetch.len());
+                    fetch.push(*id);
+                    Source::Fetched(fetch.len() - 1)
+                }
+            })
+            .collect();
+        if let Some(id) = ids.last() {
+            self.last = Some(*id);
+        }
+        (plan, fetch)
+    }
+}
+
+/// The decoder's side of [`Reuse`]: decode what was fetched (on `threads`
+/// threads) and lay the plaintexts out in stream order.
+pub(crate) struct Decoder<'k> {
+    key: &'k Key,
+    threads: usize,
+    reuse: Reuse,
+    last: Option<Plain>,
+}
+
+impl<'k> Decoder<'k> {
+    pub(crate) fn new(key: &'k Key, threads: usize) -> Self {
+        Decoder {
+            key,
+            threads,
+            reuse: Reuse::default(),
+            last: None,
+        }
+    }
+
+    pub(crate) fn decode(&mut self, (ids, envelopes): RawBatch) -> Result<Vec<Plain>> {
+        let (plan, fetch) = self.reuse.plan(&ids);
+        if fetch.len() != envelopes.len() {
+            return Err(CoreError::InvalidInput(format!(
+                "fetched {} objects for {} ids",
+                envelopes.len(),
+                fetch.len()
+            )));
+        }
+        let plains: Vec<Plain> = decode_parallel(self.key, &fetch, envelopes, self.threads)?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        let mut out = Vec::with_capacity(plan.len());
+        for src in plan {
+            let plain = match src {
+                Source::Fetched(k) => plains.get(k).cloned(),
+                Source::Last => self.last.clone(),
+            };
+            out.push(plain.ok_or_else(|| {
+                CoreError::InvalidInput("a repeated chunk was not decoded".into())
+            })?);
+        }
+        self.last = out.last().cloned();
+        Ok(out)
+    }
+}
 
 pub(crate) fn fetcher(
     repo_mx: &Mutex<&mut SharedRepository>,
@@ -358,14 +455,16 @@ pub(crate) fn fetcher(
 ) {
     let mut batch: Vec<ChunkListEntry> = Vec::new();
     let mut bytes = 0u64;
-    let send_batch = |batch: &mut Vec<ChunkListEntry>| -> bool {
+    let mut reuse = Reuse::default();
+    let mut send_batch = |batch: &mut Vec<ChunkListEntry>| -> bool {
         if batch.is_empty() {
             return true;
         }
         let ids: Vec<[u8; 32]> = batch.iter().map(|c| c.id).collect();
+        let (_, fetch) = reuse.plan(&ids);
         let envelopes = {
             let mut guard = repo_mx.lock().expect("repository lock");
-            get_many(guard.as_mut(), &ids)
+            get_many(guard.as_mut(), &fetch)
         };
         let result = envelopes.map(|envs| (ids, envs));
         batch.clear();
@@ -454,7 +553,7 @@ pub fn decode_parallel(
 struct FileJob {
     path: PathBuf,
     item: Item,
-    data: Vec<Vec<u8>>,
+    data: Vec<Plain>,
 }
 
 /// Counts the files handed to the pool that are not written yet.
@@ -565,8 +664,8 @@ struct Writer<'a, 'w> {
     opts: &'a ExtractOptions,
     observer: &'a dyn ExtractObserver,
     warnings: &'a AtomicBool,
-    data: Receiver<Result<Vec<Vec<u8>>>>,
-    buffered: std::collections::VecDeque<Vec<u8>>,
+    data: Receiver<Result<Vec<Plain>>>,
+    buffered: std::collections::VecDeque<Plain>,
     dirs: Vec<(PathBuf, Item)>,
     sink: Option<&'w mut (dyn Write + Send)>,
     /// The small-file pool and its queue (not for `--dry-run`/`--stdout`).
@@ -579,7 +678,7 @@ impl Writer<'_, '_> {
         self.observer.warning(msg);
     }
 
-    fn next_chunk(&mut self) -> Result<Vec<u8>> {
+    fn next_chunk(&mut self) -> Result<Plain> {
         loop {
             if let Some(d) = self.buffered.pop_front() {
                 return Ok(d);
@@ -774,4 +873,48 @@ impl Writer<'_, '_> {
 enum FileError {
     Local(String),
     Fatal(CoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oxiborg_crypto::KeyType;
+
+    /// Repeated ids are fetched and decoded once, in a batch and across
+    /// batches, and every occurrence gets the right plaintext.
+    #[test]
+    fn repeated_chunks_are_fetched_once() {
+        let key = Key::generate(KeyType::Blake2Repokey, [5u8; 32]).unwrap();
+        let plains: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 1000 + usize::from(i)]).collect();
+        let ids: Vec<[u8; 32]> = plains.iter().map(|p| key.id_hash(p)).collect();
+        let envelope = |i: usize| {
+            let mut c = b"\x00\x00".to_vec();
+            c.extend_from_slice(&plains[i]);
+            key.encrypt(100 * i as u64, &c)
+        };
+        let (a, b, c) = (ids[0], ids[1], ids[2]);
+        let mut fetcher = Reuse::default();
+        let mut decoder = Decoder::new(&key, 2);
+        let batches = [
+            (vec![a, a, b, a], vec![0, 1]),
+            // starts with the previous batch's last id
+            (vec![a, c, c], vec![2]),
+            (vec![c], vec![]),
+            (vec![b, a], vec![1, 0]),
+        ];
+        for (batch, fetched) in batches {
+            let (_, fetch) = fetcher.plan(&batch);
+            let want: Vec<[u8; 32]> = fetched.iter().map(|&i| ids[i]).collect();
+            assert_eq!(fetch, want);
+            let envs = fetched.iter().map(|&i| envelope(i)).collect();
+            let out = decoder.decode((batch.clone(), envs)).unwrap();
+            for (id, p) in batch.iter().zip(&out) {
+                let i = ids.iter().position(|x| x == id).unwrap();
+                assert_eq!(**p, plains[i]);
+            }
+        }
+        // A fetcher and decoder that disagree are an error, not a mix-up.
+        let mut decoder = Decoder::new(&key, 1);
+        assert!(decoder.decode((vec![a, b], vec![envelope(0)])).is_err());
+    }
 }
